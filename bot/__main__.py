@@ -1,0 +1,7 @@
+"""``python -m bot``: start GW2Optimizer."""
+
+import sys
+
+from .app import main
+
+sys.exit(main())

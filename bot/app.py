@@ -1,0 +1,202 @@
+"""Start-up and shutdown of the whole process (``python -m bot``).
+
+Order: settings → logging → (inside the loop) Sentry → database → HTTP session → services →
+metrics sidecar → Discord. SIGINT/SIGTERM stop the bot, wait for loops and in-flight writes, then
+close sessions and the database; the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+import aiohttp
+import discord
+from prometheus_client import CollectorRegistry
+
+from services.clock import Clock, SystemClock
+from services.secrets import SecretRedactor
+
+from . import __version__
+from .client import EXTENSIONS, GW2Bot, Services
+from .config import ConfigError, Settings, load_settings
+from .endpoints import configure_discord_endpoints
+from .logging import setup_logging
+from .metrics import BotMetrics, MetricsServer, monitor_event_loop_lag
+from .sentry import init_sentry
+from .storage import Database, MigrationError
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"GW2Optimizer/{__version__} (+https://github.com/gw2optimizer/gw2optimizer)"
+
+
+class StartupError(Exception):
+    """Start-up failed for a reason the operator can fix; ``str()`` says which."""
+
+
+class Application:
+    """The running process: its services, the metrics sidecar and the Discord client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        redactor: SecretRedactor | None = None,
+        clock: Clock | None = None,
+        registry: CollectorRegistry | None = None,
+        extensions: tuple[str, ...] = EXTENSIONS,
+    ) -> None:
+        self.settings = settings
+        self.redactor = redactor or SecretRedactor(settings.secrets())
+        self.clock = clock or SystemClock()
+        self.registry = registry or CollectorRegistry()
+        self.extensions = extensions
+        self.metrics = BotMetrics(self.registry)
+        self.bot: GW2Bot | None = None
+        self.metrics_server: MetricsServer | None = None
+        self._services: Services | None = None
+        self._bot_task: asyncio.Task[None] | None = None
+        self._lag_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Open everything and connect to Discord (returns once the connection is under way)."""
+        settings = self.settings
+        configure_discord_endpoints(
+            str(settings.discord.api_base_url), str(settings.discord.gateway_url)
+        )
+        try:
+            db = await Database.open(settings.database.path)
+        except MigrationError as error:
+            raise StartupError(str(error)) from error
+        db.query_seconds = self.metrics.db_query_seconds
+        http = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+        self._services = Services(
+            settings=settings,
+            db=db,
+            http=http,
+            clock=self.clock,
+            registry=self.registry,
+            metrics=self.metrics,
+        )
+        self.bot = GW2Bot(self._services, extensions=self.extensions)
+        if settings.metrics.port:
+            self.metrics_server = MetricsServer(
+                self.registry,
+                self.readiness,
+                host=settings.metrics.host,
+                port=settings.metrics.port,
+            )
+            await self.metrics_server.start()
+        self._lag_task = asyncio.create_task(
+            monitor_event_loop_lag(self.metrics.event_loop_lag), name="event-loop-lag"
+        )
+        token = settings.discord.token
+        if token is None:
+            raise StartupError("DISCORD_TOKEN is not set")
+        self._bot_task = asyncio.create_task(
+            self.bot.start(token.get_secret_value()), name="discord-client"
+        )
+
+    async def wait_until_ready(self, timeout_s: float = 30.0) -> None:
+        """Wait for READY (and the guilds), failing fast if the client dies first."""
+        assert self.bot is not None
+        assert self._bot_task is not None
+        ready = asyncio.create_task(self.bot.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {ready, self._bot_task}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready not in done:
+            ready.cancel()
+            if self._bot_task in done:
+                self._bot_task.result()  # re-raise the client's error
+            raise TimeoutError("the Discord client did not become ready in time")
+
+    async def run_until_stopped(self, stop: asyncio.Event) -> None:
+        """Serve until ``stop`` is set or the Discord client ends by itself."""
+        assert self._bot_task is not None
+        stopper = asyncio.create_task(stop.wait(), name="stop-signal")
+        try:
+            await asyncio.wait({stopper, self._bot_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if self._bot_task.done() and not stop.is_set():
+            self._bot_task.result()  # surfaces a login or gateway failure
+
+    async def readiness(self) -> dict[str, str]:
+        """Why the process is not ready (empty when it is): gateway connected and DB answering."""
+        problems: dict[str, str] = {}
+        if self.bot is None or not self.bot.gateway_connected:
+            problems["gateway"] = "not connected"
+        if self._services is None or not await self._services.db.ping():
+            problems["database"] = "not answering"
+        return problems
+
+    async def stop(self) -> None:
+        """Close the client, stop loops, finish writes, close sessions and the database."""
+        if self.bot is not None and not self.bot.is_closed():
+            await self.bot.close()  # unloads cogs: their loops are cancelled in cog_unload
+        if self._bot_task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._bot_task
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lag_task
+        if self.metrics_server is not None:
+            await self.metrics_server.close()
+        if self._services is not None:
+            await self._services.http.close()
+            await self._services.db.close()
+        log.info("Shut down cleanly")
+
+
+async def serve(settings: Settings, redactor: SecretRedactor) -> None:
+    """Run until SIGINT/SIGTERM."""
+    init_sentry(
+        settings.sentry.dsn.get_secret_value() if settings.sentry.dsn else None,
+        redactor=redactor,
+        release=__version__,
+        environment=settings.sentry.environment,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    app = Application(settings, redactor=redactor)
+    try:
+        await app.start()
+        await app.run_until_stopped(stop)
+    except discord.LoginFailure as error:
+        raise StartupError(
+            "Discord rejected DISCORD_TOKEN: copy the bot token again from the developer portal."
+        ) from error
+    except discord.PrivilegedIntentsRequired as error:
+        raise StartupError(
+            "Discord refused a privileged intent this bot asks for: enable it in the developer "
+            "portal (see README.md#discord-application)."
+        ) from error
+    finally:
+        await app.stop()
+
+
+def main() -> int:
+    """The process entry point; returns the exit status."""
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"gw2optimizer: {error}", file=sys.stderr)
+        return 2
+    redactor = SecretRedactor(settings.secrets())
+    setup_logging(settings.logging.level, settings.logging.format, redactor)
+    try:
+        asyncio.run(serve(settings, redactor))
+    except StartupError as error:
+        log.error("Start-up failed: %s", error)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,160 @@
+"""The Bot class: holds the services built at start-up and hands them to the cogs."""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import discord
+from discord import app_commands
+from discord.ext import commands
+from prometheus_client import CollectorRegistry
+
+from services.clock import Clock
+
+from . import __version__
+from .config import Settings
+from .errors import explain, send_error
+from .metrics import BotMetrics
+from .sentry import capture_exception
+from .storage import Database
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS: tuple[str, ...] = ("cogs.about",)
+
+
+@dataclass(slots=True)
+class Services:
+    """Everything built once per process and shared by the cogs."""
+
+    settings: Settings
+    db: Database
+    http: aiohttp.ClientSession
+    clock: Clock
+    registry: CollectorRegistry
+    metrics: BotMetrics
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class GW2CommandTree(app_commands.CommandTree["GW2Bot"]):
+    """Times every command and answers every error in one place."""
+
+    async def interaction_check(self, interaction: discord.Interaction[GW2Bot], /) -> bool:
+        interaction.extras["started"] = time.perf_counter()
+        return True
+
+    async def on_error(
+        self, interaction: discord.Interaction[GW2Bot], error: app_commands.AppCommandError, /
+    ) -> None:
+        answer = explain(error)
+        command = interaction.command.qualified_name if interaction.command else "unknown"
+        bot = interaction.client
+        bot.observe_command(interaction, "user_error" if answer.expected else "error")
+        if not answer.expected:
+            original = getattr(error, "original", error)
+            log.error(
+                "Command /%s failed (reference %s)",
+                command,
+                answer.reference,
+                exc_info=(type(original), original, original.__traceback__),
+            )
+            bot.services.metrics.errors.labels(where="app_command").inc()
+            capture_exception(original, command=command, reference=answer.reference or "")
+        await send_error(interaction, answer.message)
+
+
+class GW2Bot(commands.Bot):
+    """A discord.py bot that knows its settings and services."""
+
+    def __init__(
+        self, services: Services, *, extensions: tuple[str, ...] = EXTENSIONS, **options: Any
+    ) -> None:
+        intents = discord.Intents.default()
+        intents.presences = False
+        intents.members = False
+        intents.typing = False
+        intents.message_content = False
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents,
+            tree_cls=GW2CommandTree,
+            guild_ready_timeout=services.settings.discord.guild_ready_timeout,
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+            **options,
+        )
+        self.services = services
+        self.version = __version__
+        self.started_monotonic = services.clock.monotonic()
+        self._extensions_to_load = extensions
+        metrics = services.metrics
+        metrics.build_info.info({"version": __version__})
+        metrics.gateway_latency.set_function(self._finite_latency)
+        metrics.guilds.set_function(lambda: len(self.guilds))
+
+    # Lifecycle ---------------------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        for extension in self._extensions_to_load:
+            await self.load_extension(extension)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> list[app_commands.AppCommand]:
+        """Sync to the dev guild when configured (instant), else globally."""
+        guild_id = self.services.settings.discord.dev_guild_id
+        if guild_id is not None:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("Synced %d commands to guild %d", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("Synced %d global commands", len(synced))
+        return synced
+
+    async def on_ready(self) -> None:
+        assert self.user is not None
+        log.info("Connected as %s (%d) to %d guilds", self.user, self.user.id, len(self.guilds))
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction[GW2Bot], command: object
+    ) -> None:
+        self.observe_command(interaction, "ok")
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        log.error("Unhandled error in %s", event_method, exc_info=sys.exc_info())
+        self.services.metrics.errors.labels(where="event").inc()
+
+    # Helpers -----------------------------------------------------------------------------------
+
+    @property
+    def uptime_seconds(self) -> float:
+        return self.services.clock.monotonic() - self.started_monotonic
+
+    @property
+    def gateway_connected(self) -> bool:
+        return self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
+
+    def observe_command(self, interaction: discord.Interaction[GW2Bot], outcome: str) -> None:
+        if (
+            interaction.command is None
+            or interaction.type is not discord.InteractionType.application_command
+        ):
+            return
+        name = interaction.command.qualified_name
+        self.services.metrics.app_commands.labels(command=name, outcome=outcome).inc()
+        started = interaction.extras.get("started")
+        if isinstance(started, float):
+            self.services.metrics.app_command_seconds.labels(command=name).observe(
+                time.perf_counter() - started
+            )
+
+    def _finite_latency(self) -> float:
+        latency = self.latency
+        return latency if math.isfinite(latency) else float("nan")

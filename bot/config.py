@@ -1,0 +1,201 @@
+"""Settings from the environment and an optional ``.env`` file, one class per section.
+
+Every variable is listed in ``.env.example`` and in the README's configuration table. Invalid values
+stop start-up with a message naming the variable (see ``load_settings``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, AnyWebsocketUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+README_CONFIG_SECTION = "README.md#configuration"
+
+Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+class _Section(BaseSettings):
+    """Common behaviour: read the environment and ``.env``; ignore unrelated variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+
+class DiscordSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="DISCORD_")
+
+    token: SecretStr | None = None
+    dev_guild_id: int | None = Field(default=None, gt=0)
+    api_base_url: AnyHttpUrl = AnyHttpUrl("https://discord.com/api/v10")
+    gateway_url: AnyWebsocketUrl = AnyWebsocketUrl("wss://gateway.discord.gg/")
+    # Seconds to wait for guilds after READY; Discord's default is 2 s.
+    guild_ready_timeout: float = Field(default=2.0, ge=0, le=60)
+
+    @field_validator("dev_guild_id", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+class DatabaseSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="DATABASE_")
+
+    path: Path = Path("data/gw2optimizer.sqlite3")
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the database and the generated encryption key live."""
+        return self.path.parent
+
+
+class SecuritySettings(_Section):
+    key_encryption_key: SecretStr | None = None
+
+    @field_validator("key_encryption_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+class GW2Settings(_Section):
+    model_config = SettingsConfigDict(env_prefix="GW2_API_")
+
+    base_url: AnyHttpUrl = AnyHttpUrl("https://api.guildwars2.com")
+    # ArenaNet rejected the Bearer header for a while in Nov 2024; "query" sends ?access_token=.
+    auth_transport: str = Field(default="header", pattern="^(header|query)$")
+
+
+class MistralSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="MISTRAL_")
+
+    api_key: SecretStr | None = None
+    model: str = "mistral-small-latest"
+    server_url: AnyHttpUrl = AnyHttpUrl("https://api.mistral.ai")
+    timeout_seconds: float = Field(default=8.0, gt=0, le=60)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def enabled(self) -> bool:
+        return self.api_key is not None
+
+
+class MetricsSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="METRICS_")
+
+    host: str = "127.0.0.1"
+    port: Port = 9108  # 0 disables the sidecar
+
+
+class SentrySettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="SENTRY_")
+
+    dsn: SecretStr | None = None
+    environment: str = "production"
+
+    @field_validator("dsn", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class LoggingSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="LOG_")
+
+    level: str = "INFO"
+    format: LogFormat = LogFormat.TEXT
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _known_level(cls, value: object) -> str:
+        name = str(value).strip().upper()
+        if name not in logging.getLevelNamesMapping():
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return name
+
+
+class Settings:
+    """All sections, built once at start-up and handed to whoever needs them."""
+
+    def __init__(
+        self,
+        *,
+        discord: DiscordSettings | None = None,
+        database: DatabaseSettings | None = None,
+        security: SecuritySettings | None = None,
+        gw2: GW2Settings | None = None,
+        mistral: MistralSettings | None = None,
+        metrics: MetricsSettings | None = None,
+        sentry: SentrySettings | None = None,
+        logging: LoggingSettings | None = None,
+    ) -> None:
+        self.discord = discord or DiscordSettings()
+        self.database = database or DatabaseSettings()
+        self.security = security or SecuritySettings()
+        self.gw2 = gw2 or GW2Settings()
+        self.mistral = mistral or MistralSettings()
+        self.metrics = metrics or MetricsSettings()
+        self.sentry = sentry or SentrySettings()
+        self.logging = logging or LoggingSettings()
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value, for the log and Sentry redactors."""
+        values = [
+            self.discord.token,
+            self.security.key_encryption_key,
+            self.mistral.api_key,
+            self.sentry.dsn,
+        ]
+        return [v.get_secret_value() for v in values if v is not None]
+
+
+class ConfigError(Exception):
+    """Start-up cannot continue; ``str()`` is one line naming the variable(s) and what to do."""
+
+
+_SECTIONS: dict[str, tuple[type[_Section], str]] = {
+    "discord": (DiscordSettings, "DISCORD_"),
+    "database": (DatabaseSettings, "DATABASE_"),
+    "security": (SecuritySettings, ""),
+    "gw2": (GW2Settings, "GW2_API_"),
+    "mistral": (MistralSettings, "MISTRAL_"),
+    "metrics": (MetricsSettings, "METRICS_"),
+    "sentry": (SentrySettings, "SENTRY_"),
+    "logging": (LoggingSettings, "LOG_"),
+}
+
+
+def load_settings(*, require_token: bool = True) -> Settings:
+    """Read every section; raise ``ConfigError`` naming each bad variable (never its value)."""
+    built: dict[str, _Section] = {}
+    problems: list[str] = []
+    for attr, (cls, prefix) in _SECTIONS.items():
+        try:
+            built[attr] = cls()
+        except ValidationError as error:
+            for issue in error.errors():
+                field = str(issue["loc"][0]) if issue["loc"] else "?"
+                problems.append(f"{(prefix + field).upper()}: {issue['msg']}")
+    if problems:
+        raise ConfigError(
+            "Invalid configuration: " + "; ".join(problems) + f" (see {README_CONFIG_SECTION})"
+        )
+    settings = Settings(**built)  # type: ignore[arg-type]
+    if require_token and settings.discord.token is None:
+        raise ConfigError(
+            "DISCORD_TOKEN is not set: create a bot token in the Discord developer portal and "
+            f"put it in the environment or .env (see {README_CONFIG_SECTION})"
+        )
+    return settings

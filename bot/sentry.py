@@ -1,0 +1,102 @@
+"""Sentry error reporting: off without ``SENTRY_DSN``; every event and breadcrumb is scrubbed.
+
+The default scrubber misses secrets in nested data and under unusual names, and the aiohttp
+integration records Discord interaction/webhook URLs (which contain tokens) as breadcrumbs, so
+``before_send`` and ``before_breadcrumb`` walk the whole payload and mask anything secret-shaped.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sentry_sdk
+from sentry_sdk.integrations.logging import LoggingIntegration
+from sentry_sdk.types import Event, Hint
+
+from services.secrets import REDACTED, SecretRedactor
+
+log = logging.getLogger(__name__)
+
+# Keys whose values are secrets whatever they look like.
+_SECRET_KEYS = frozenset(
+    {
+        "authorization",
+        "access_token",
+        "token",
+        "api_key",
+        "apikey",
+        "key",
+        "password",
+        "secret",
+        "dsn",
+        "cookie",
+        "x-api-key",
+        "encrypted_key",
+        "key_encryption_key",
+    }
+)
+
+
+class Scrubber:
+    """Masks secrets anywhere in a Sentry event or breadcrumb."""
+
+    def __init__(self, redactor: SecretRedactor) -> None:
+        self.redactor = redactor
+
+    def scrub(self, value: Any, key: str | None = None) -> Any:
+        if key is not None and key.lower() in _SECRET_KEYS and value not in (None, "", [], {}):
+            return REDACTED
+        if isinstance(value, str):
+            return self.redactor.redact(value)
+        if isinstance(value, dict):
+            return {k: self.scrub(v, str(k)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub(v) for v in value]
+        return value
+
+    def before_send(self, event: Event, _hint: Hint) -> Event | None:
+        scrubbed: Event = self.scrub(event)
+        return scrubbed
+
+    def before_breadcrumb(self, crumb: dict[str, Any], _hint: Hint) -> dict[str, Any] | None:
+        scrubbed: dict[str, Any] = self.scrub(crumb)
+        return scrubbed
+
+
+def init_sentry(
+    dsn: str | None,
+    *,
+    redactor: SecretRedactor,
+    release: str,
+    environment: str,
+    transport: Any = None,
+) -> bool:
+    """Initialise Sentry inside the running event loop; returns whether it is on."""
+    if not dsn:
+        log.info("Sentry is off (SENTRY_DSN is not set)")
+        return False
+    scrubber = Scrubber(redactor)
+    options: dict[str, Any] = {
+        "dsn": dsn,
+        "release": f"gw2optimizer@{release}",
+        "environment": environment,
+        "send_default_pii": False,
+        "include_local_variables": False,
+        "before_send": scrubber.before_send,
+        "before_breadcrumb": scrubber.before_breadcrumb,
+        "integrations": [LoggingIntegration(level=logging.INFO, event_level=logging.ERROR)],
+    }
+    if transport is not None:
+        options["transport"] = transport
+    sentry_sdk.init(**options)
+    log.info("Sentry is on (environment %s)", environment)
+    return True
+
+
+def capture_exception(error: BaseException, **tags: str) -> str | None:
+    """Report an exception with tags; returns Sentry's event id (None when Sentry is off)."""
+    with sentry_sdk.new_scope() as scope:
+        for name, value in tags.items():
+            scope.set_tag(name, value)
+        return sentry_sdk.capture_exception(error, scope=scope)

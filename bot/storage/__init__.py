@@ -1,0 +1,6 @@
+"""Storage: the SQLite connection, the migration runner and small repositories with explicit SQL."""
+
+from .database import Database, Transaction
+from .migrations import MigrationError
+
+__all__ = ["Database", "MigrationError", "Transaction"]

@@ -1,0 +1,82 @@
+"""``/about``: what this bot is, how long it has run, and which services it can reach."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+if TYPE_CHECKING:
+    from bot.client import GW2Bot
+
+README_URL = "https://github.com/gw2optimizer/gw2optimizer#readme"
+EMBED_COLOUR = discord.Colour(0xB4232B)  # ArenaNet red
+
+
+class About(commands.Cog):
+    def __init__(self, bot: GW2Bot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="about")
+    async def about(self, interaction: discord.Interaction[GW2Bot]) -> None:
+        """Version, uptime and the services this bot uses."""
+        bot = self.bot
+        settings = bot.services.settings
+        embed = render_about(
+            version=bot.version,
+            uptime=timedelta(seconds=int(bot.uptime_seconds)),
+            guild_count=len(bot.guilds),
+            gw2_status=bot.services.extra.get("gw2_status", "configured"),
+            mistral_configured=settings.mistral.enabled,
+        )
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+def render_about(
+    *,
+    version: str,
+    uptime: timedelta,
+    guild_count: int,
+    gw2_status: str,
+    mistral_configured: bool,
+) -> discord.Embed:
+    """The ``/about`` embed (pure: values in, embed out)."""
+    embed = discord.Embed(
+        title="GW2Optimizer",
+        description=(
+            "Live World-vs-World match info, account linking and squad composition "
+            "for Guild Wars 2 guilds."
+        ),
+        colour=EMBED_COLOUR,
+        url=README_URL,
+    )
+    embed.add_field(name="Version", value=version)
+    embed.add_field(name="Uptime", value=format_duration(uptime))
+    embed.add_field(name="Servers", value=str(guild_count))
+    embed.add_field(name="GW2 API", value=gw2_status)
+    embed.add_field(
+        name="Mistral AI",
+        value="configured" if mistral_configured else "not configured (optimizer only)",
+    )
+    embed.add_field(name="Help", value=f"[README]({README_URL})")
+    return embed
+
+
+def format_duration(duration: timedelta) -> str:
+    """``1d 2h 3m`` — the largest three units, no zero padding."""
+    seconds = int(duration.total_seconds())
+    days, seconds = divmod(seconds, 86_400)
+    hours, seconds = divmod(seconds, 3_600)
+    minutes, seconds = divmod(seconds, 60)
+    parts = [f"{days}d"] if days else []
+    if hours or days:
+        parts.append(f"{hours}h")
+    parts.append(f"{minutes}m" if (minutes or hours or days) else f"{seconds}s")
+    return " ".join(parts)
+
+
+async def setup(bot: GW2Bot) -> None:
+    await bot.add_cog(About(bot))
