@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 import sentry_sdk
+from sentry_sdk.consts import DEFAULT_OPTIONS
 from sentry_sdk.integrations.logging import LoggingIntegration
 from sentry_sdk.types import Event, Hint
 
@@ -81,12 +82,22 @@ def init_sentry(
         "dsn": dsn,
         "release": f"gw2optimizer@{release}",
         "environment": environment,
-        "send_default_pii": False,
         "include_local_variables": False,
         "before_send": scrubber.before_send,
         "before_breadcrumb": scrubber.before_breadcrumb,
         "integrations": [LoggingIntegration(level=logging.INFO, event_level=logging.ERROR)],
     }
+    if "data_collection" in DEFAULT_OPTIONS:
+        # No user info, request bodies, cookies or frame variables; our scrubber does the rest.
+        options["data_collection"] = {
+            "user_info": False,
+            "http_bodies": [],
+            "stack_frame_variables": False,
+            "database_query_data": False,
+            "gen_ai": {"inputs": False, "outputs": False},
+        }
+    else:  # sentry-sdk releases before data_collection existed
+        options["send_default_pii"] = False
     if transport is not None:
         options["transport"] = transport
     sentry_sdk.init(**options)

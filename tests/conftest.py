@@ -1,0 +1,50 @@
+"""Fixtures shared by the whole suite: a temporary data folder, a migrated database, a clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.storage import Database
+from services.clock import ManualClock
+
+_ENV_PREFIXES = (
+    "DISCORD_",
+    "DATABASE_",
+    "KEY_ENCRYPTION_KEY",
+    "GW2_API_",
+    "MISTRAL_",
+    "METRICS_",
+    "SENTRY_",
+    "LOG_",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """No test sees the developer's own environment or ``.env`` file."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(_ENV_PREFIXES):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "test.sqlite3")
+    try:
+        yield database
+    finally:
+        await database.close()
