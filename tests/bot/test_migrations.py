@@ -98,7 +98,8 @@ def test_split_keeps_trigger_bodies_whole() -> None:
     """
     statements = split_statements(script)
     assert len(statements) == 2
-    assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")
+    assert statements[1].startswith("CREATE TRIGGER")
+    assert statements[1].endswith("END;")
 
 
 async def test_transaction_rolls_back_on_error(db: Database) -> None:

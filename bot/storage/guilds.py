@@ -1,0 +1,92 @@
+"""Per-guild settings: default WvW team, key ownership policy, leak guard, and leaving/rejoining."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from .database import Database
+
+OwnershipPolicy = Literal["optional", "required"]
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    guild_id: int
+    default_team_id: int | None = None
+    language: str = "en"
+    key_ownership_policy: OwnershipPolicy = "optional"
+    leak_guard_enabled: bool = True
+    left_at: str | None = None
+
+
+class GuildSettingsRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, guild_id: int) -> GuildSettings:
+        """The guild's settings; defaults when nothing was ever configured."""
+        row = await self.db.fetchone(
+            "SELECT guild_id, default_team_id, language, key_ownership_policy, "
+            "leak_guard_enabled, left_at FROM guild_settings WHERE guild_id = ?",
+            (guild_id,),
+        )
+        if row is None:
+            return GuildSettings(guild_id=guild_id)
+        return GuildSettings(
+            guild_id=row["guild_id"],
+            default_team_id=row["default_team_id"],
+            language=row["language"],
+            key_ownership_policy=row["key_ownership_policy"],
+            leak_guard_enabled=bool(row["leak_guard_enabled"]),
+            left_at=row["left_at"],
+        )
+
+    async def set_default_team(self, guild_id: int, team_id: int | None) -> None:
+        await self._upsert(guild_id, "default_team_id", team_id)
+
+    async def set_ownership_policy(self, guild_id: int, policy: OwnershipPolicy) -> None:
+        await self._upsert(guild_id, "key_ownership_policy", policy)
+
+    async def set_leak_guard(self, guild_id: int, enabled: bool) -> None:
+        await self._upsert(guild_id, "leak_guard_enabled", int(enabled))
+
+    async def mark_left(self, guild_id: int, when: datetime) -> None:
+        """The bot left: keep the settings for a grace period in case it is invited back."""
+        await self.db.execute(
+            "UPDATE guild_settings SET left_at = ? WHERE guild_id = ?",
+            (when.isoformat(timespec="seconds"), guild_id),
+        )
+
+    async def mark_present(self, guild_id: int) -> None:
+        await self.db.execute(
+            "UPDATE guild_settings SET left_at = NULL WHERE guild_id = ? AND left_at IS NOT NULL",
+            (guild_id,),
+        )
+
+    async def purge_left_before(self, cutoff: datetime) -> list[int]:
+        """Delete everything of guilds the bot left before ``cutoff``; returns their ids."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT guild_id FROM guild_settings WHERE left_at IS NOT NULL AND left_at < ?",
+                (cutoff.isoformat(timespec="seconds"),),
+            )
+            guild_ids = [row["guild_id"] for row in rows]
+            for guild_id in guild_ids:
+                await tx.execute("DELETE FROM update_subscriptions WHERE guild_id = ?", (guild_id,))
+                await tx.execute("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,))
+        return guild_ids
+
+    async def _upsert(self, guild_id: int, column: str, value: object) -> None:
+        # ``column`` comes from this module's own methods, never from user input.
+        assert column in _COLUMNS
+        await self.db.execute(
+            f"INSERT INTO guild_settings (guild_id, {column}) VALUES (?, ?) "  # noqa: S608
+            f"ON CONFLICT (guild_id) DO UPDATE SET {column} = excluded.{column}, "
+            "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+            (guild_id, value),
+        )
+
+
+_COLUMNS = frozenset({"default_team_id", "key_ownership_policy", "leak_guard_enabled", "language"})
