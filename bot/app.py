@@ -15,19 +15,23 @@ import sys
 
 import aiohttp
 import discord
+import yarl
 from prometheus_client import CollectorRegistry
 
 from services.clock import Clock, SystemClock
+from services.gw2 import GW2Client, GW2Metrics
+from services.keys import KeyVault, KeyVaultError
 from services.secrets import SecretRedactor
 
 from . import __version__
 from .client import EXTENSIONS, GW2Bot, Services
 from .config import ConfigError, Settings, load_settings
-from .endpoints import configure_discord_endpoints
+from .endpoints import configure_discord_endpoints, restore_discord_endpoints
 from .logging import setup_logging
 from .metrics import BotMetrics, MetricsServer, monitor_event_loop_lag
 from .sentry import init_sentry
 from .storage import Database, MigrationError
+from .storage.guilds import GuildSettingsRepository
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +65,12 @@ class Application:
         self._services: Services | None = None
         self._bot_task: asyncio.Task[None] | None = None
         self._lag_task: asyncio.Task[None] | None = None
+        self._previous_endpoints: tuple[str, yarl.URL] | None = None
 
     async def start(self) -> None:
         """Open everything and connect to Discord (returns once the connection is under way)."""
         settings = self.settings
-        configure_discord_endpoints(
+        self._previous_endpoints = configure_discord_endpoints(
             str(settings.discord.api_base_url), str(settings.discord.gateway_url)
         )
         try:
@@ -73,6 +78,11 @@ class Application:
         except MigrationError as error:
             raise StartupError(str(error)) from error
         db.query_seconds = self.metrics.db_query_seconds
+        try:
+            vault = await self._open_vault(db)
+        except BaseException:
+            await db.close()
+            raise
         http = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
         self._services = Services(
             settings=settings,
@@ -81,6 +91,16 @@ class Application:
             clock=self.clock,
             registry=self.registry,
             metrics=self.metrics,
+            vault=vault,
+            gw2=GW2Client(
+                http,
+                base_url=str(settings.gw2.base_url),
+                clock=self.clock,
+                metrics=GW2Metrics(self.registry),
+                auth_transport=settings.gw2.auth_transport,
+                user_agent=USER_AGENT,
+            ),
+            guild_settings=GuildSettingsRepository(db),
         )
         self.bot = GW2Bot(self._services, extensions=self.extensions)
         if settings.metrics.port:
@@ -100,6 +120,27 @@ class Application:
         self._bot_task = asyncio.create_task(
             self.bot.start(token.get_secret_value()), name="discord-client"
         )
+
+    async def _open_vault(self, db: Database) -> KeyVault:
+        """Load or create the encryption key; refuse to start if stored keys can't be read."""
+        material = self.settings.security.key_encryption_key
+        try:
+            loaded = KeyVault.from_config(
+                material.get_secret_value() if material else None,
+                self.settings.database.data_dir,
+            )
+            rows = await db.fetchall("SELECT encrypted_key FROM linked_keys")
+            loaded.vault.check_can_decrypt(bytes(row[0]) for row in rows)
+        except KeyVaultError as error:
+            raise StartupError(str(error)) from None
+        if loaded.generated:
+            log.warning(
+                "KEY_ENCRYPTION_KEY is not set: generated %s (fingerprint %s). Back this file up "
+                "with the database: without it the linked keys cannot be read.",
+                loaded.key_file,
+                loaded.vault.fingerprint,
+            )
+        return loaded.vault
 
     async def wait_until_ready(self, timeout_s: float = 30.0) -> None:
         """Wait for READY (and the guilds), failing fast if the client dies first."""
@@ -151,6 +192,8 @@ class Application:
         if self._services is not None:
             await self._services.http.close()
             await self._services.db.close()
+        if self._previous_endpoints is not None:
+            restore_discord_endpoints(self._previous_endpoints)
         log.info("Shut down cleanly")
 
 
@@ -173,6 +216,11 @@ async def serve(settings: Settings, redactor: SecretRedactor) -> None:
     except discord.LoginFailure as error:
         raise StartupError(
             "Discord rejected DISCORD_TOKEN: copy the bot token again from the developer portal."
+        ) from error
+    except (aiohttp.ClientError, OSError, discord.GatewayNotFound) as error:
+        raise StartupError(
+            f"Could not reach Discord at {settings.discord.api_base_url} "
+            f"({type(error).__name__}): check the network or DISCORD_API_BASE_URL."
         ) from error
     except discord.PrivilegedIntentsRequired as error:
         raise StartupError(

@@ -6,7 +6,7 @@ import logging
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -16,6 +16,8 @@ from discord.ext import commands
 from prometheus_client import CollectorRegistry
 
 from services.clock import Clock
+from services.gw2 import GW2Client
+from services.keys import KeyVault
 
 from . import __version__
 from .config import Settings
@@ -23,6 +25,7 @@ from .errors import explain, send_error
 from .metrics import BotMetrics
 from .sentry import capture_exception
 from .storage import Database
+from .storage.guilds import GuildSettingsRepository
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,9 @@ class Services:
     clock: Clock
     registry: CollectorRegistry
     metrics: BotMetrics
-    extra: dict[str, Any] = field(default_factory=dict)
+    vault: KeyVault
+    gw2: GW2Client
+    guild_settings: GuildSettingsRepository
 
 
 class GW2CommandTree(app_commands.CommandTree["GW2Bot"]):
@@ -67,6 +72,11 @@ class GW2CommandTree(app_commands.CommandTree["GW2Bot"]):
             bot.services.metrics.errors.labels(where="app_command").inc()
             capture_exception(original, command=command, reference=answer.reference or "")
         await send_error(interaction, answer.message)
+
+
+# The bot never joins voice; discord.py's warning about missing voice libraries is noise here.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
 
 
 class GW2Bot(commands.Bot):

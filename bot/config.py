@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, AnyWebsocketUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,7 +66,7 @@ class GW2Settings(_Section):
 
     base_url: AnyHttpUrl = AnyHttpUrl("https://api.guildwars2.com")
     # ArenaNet rejected the Bearer header for a while in Nov 2024; "query" sends ?access_token=.
-    auth_transport: str = Field(default="header", pattern="^(header|query)$")
+    auth_transport: Literal["header", "query"] = "header"
 
 
 class MistralSettings(_Section):

@@ -9,6 +9,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from services.gw2 import GW2APIError
+
 if TYPE_CHECKING:
     from bot.client import GW2Bot
 
@@ -29,10 +31,20 @@ class About(commands.Cog):
             version=bot.version,
             uptime=timedelta(seconds=int(bot.uptime_seconds)),
             guild_count=len(bot.guilds),
-            gw2_status=bot.services.extra.get("gw2_status", "configured"),
+            gw2_status=await gw2_status(bot),
             mistral_configured=settings.mistral.enabled,
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+async def gw2_status(bot: GW2Bot) -> str:
+    """The API's build id when it answers quickly (cached), else why not."""
+    try:
+        build = await bot.services.gw2.build(budget=1.5)
+    except GW2APIError as error:
+        return f"unreachable ({error.outcome})"
+    status = f"online (build {build.value.id})"
+    return status + " — cached" if build.stale else status
 
 
 def render_about(
