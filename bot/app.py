@@ -32,6 +32,7 @@ from .metrics import BotMetrics, MetricsServer, monitor_event_loop_lag
 from .sentry import init_sentry
 from .storage import Database, MigrationError
 from .storage.guilds import GuildSettingsRepository
+from .storage.keys import LinkedKeyStore
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class Application:
                 user_agent=USER_AGENT,
             ),
             guild_settings=GuildSettingsRepository(db),
+            keys=LinkedKeyStore(db, vault),
         )
         self.bot = GW2Bot(self._services, extensions=self.extensions)
         if settings.metrics.port:

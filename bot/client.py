@@ -6,8 +6,9 @@ import logging
 import math
 import sys
 import time
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 import aiohttp
 import discord
@@ -26,8 +27,11 @@ from .metrics import BotMetrics
 from .sentry import capture_exception
 from .storage import Database
 from .storage.guilds import GuildSettingsRepository
+from .storage.keys import LinkedKeyStore
 
 log = logging.getLogger(__name__)
+
+M = TypeVar("M")
 
 EXTENSIONS: tuple[str, ...] = ("cogs.about",)
 
@@ -45,6 +49,19 @@ class Services:
     vault: KeyVault
     gw2: GW2Client
     guild_settings: GuildSettingsRepository
+    keys: LinkedKeyStore
+    _metric_sets: dict[type, Any] = field(default_factory=dict)
+
+    def metric_set(self, factory: Callable[[CollectorRegistry], M]) -> M:
+        """The process's one instance of a metrics class (created on first use).
+
+        Metrics register on the shared registry once; cogs that are reloaded get the same set.
+        """
+        key = factory if isinstance(factory, type) else type(factory)
+        existing = self._metric_sets.get(key)
+        if existing is None:
+            existing = self._metric_sets[key] = factory(self.registry)
+        return cast(M, existing)
 
 
 class GW2CommandTree(app_commands.CommandTree["GW2Bot"]):
