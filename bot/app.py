@@ -226,8 +226,9 @@ async def serve(settings: Settings, redactor: SecretRedactor) -> None:
         ) from error
     except discord.PrivilegedIntentsRequired as error:
         raise StartupError(
-            "Discord refused a privileged intent this bot asks for: enable it in the developer "
-            "portal (see README.md#discord-application)."
+            "Discord refused the Message Content intent, which the key leak guard needs: enable "
+            "it under Bot → Privileged Gateway Intents in the developer portal, or set "
+            "LEAK_GUARD_ENABLED=false to run without the guard (see README.md#discord-application)."
         ) from error
     finally:
         await app.stop()

@@ -106,7 +106,8 @@ class GW2Bot(commands.Bot):
         intents.presences = False
         intents.members = False
         intents.typing = False
-        intents.message_content = False
+        # Only the leak guard reads message text; without it the privileged intent is not asked.
+        intents.message_content = services.settings.security.leak_guard_enabled
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,

@@ -54,6 +54,9 @@ class DatabaseSettings(_Section):
 
 class SecuritySettings(_Section):
     key_encryption_key: SecretStr | None = None
+    # Deleting GW2 API keys pasted in public channels needs Discord's privileged Message Content
+    # intent; with this off the bot neither asks for the intent nor reads guild messages.
+    leak_guard_enabled: bool = True
 
     @field_validator("key_encryption_key", mode="before")
     @classmethod

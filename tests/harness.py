@@ -57,6 +57,7 @@ def make_settings(
     mistral_key: str | None = None,
     metrics_port: int = 0,
     encryption_key: str | None = None,
+    leak_guard: bool = True,
     **discord_options: Any,
 ) -> Settings:
     """Settings pointing every endpoint at the fakes, with a temporary database."""
@@ -69,7 +70,9 @@ def make_settings(
             **discord_options,
         ),
         database=DatabaseSettings(path=data_dir / "bot.sqlite3"),
-        security=SecuritySettings(key_encryption_key=encryption_key or generate_key()),
+        security=SecuritySettings(
+            key_encryption_key=encryption_key or generate_key(), leak_guard_enabled=leak_guard
+        ),
         gw2=GW2Settings(base_url=gw2.base_url if gw2 else "http://127.0.0.1:9/"),
         mistral=MistralSettings(
             api_key=mistral_key, server_url=mistral_url or "http://127.0.0.1:9/"

@@ -6,6 +6,8 @@ import asyncio
 from pathlib import Path
 
 import aiohttp
+import discord
+import pytest
 
 from bot.client import EXTENSIONS
 from tests.fakes.discord import FakeDiscord
@@ -109,3 +111,30 @@ async def test_shutdown_leaves_no_task_behind(tmp_path: Path) -> None:
     await asyncio.sleep(0)
     leftover = {t for t in asyncio.all_tasks() - before if not t.done()}
     assert leftover == set(), [t.get_name() for t in leftover]
+
+
+async def test_refused_message_content_intent_stops_start_up_clearly(tmp_path: Path) -> None:
+    from bot.app import Application
+    from tests.harness import make_settings
+
+    async with FakeDiscord() as discord_fake:
+        discord_fake.add_guild(name="Intents")
+        discord_fake.refuse_privileged_intents()
+        app = Application(make_settings(discord_fake, tmp_path))
+        try:
+            await app.start()
+            with pytest.raises(discord.PrivilegedIntentsRequired):
+                await app.wait_until_ready(timeout_s=5)
+        finally:
+            await app.stop()
+
+
+async def test_without_the_leak_guard_the_privileged_intent_is_not_requested(
+    tmp_path: Path,
+) -> None:
+    async with FakeDiscord() as discord_fake:
+        discord_fake.add_guild(name="Intents")
+        discord_fake.refuse_privileged_intents()
+        async with running_bot(discord_fake, tmp_path, leak_guard=False) as app:
+            assert app.bot is not None
+            assert app.bot.intents.message_content is False
