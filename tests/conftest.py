@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ _ENV_PREFIXES = (
     "DISCORD_",
     "DATABASE_",
     "KEY_ENCRYPTION_KEY",
+    "LEAK_GUARD_ENABLED",
     "GW2_API_",
     "MISTRAL_",
     "METRICS_",
@@ -25,15 +27,12 @@ _ENV_PREFIXES = (
 @pytest.fixture(autouse=True)
 def _isolated_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[None]:
+) -> None:
     """No test sees the developer's own environment or ``.env`` file."""
-    import os
-
     for name in list(os.environ):
         if name.startswith(_ENV_PREFIXES):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
-    yield
 
 
 @pytest.fixture
