@@ -19,6 +19,7 @@ import yarl
 from prometheus_client import CollectorRegistry
 
 from services.clock import Clock, SystemClock
+from services.composer import ComposerMetrics, make_mistral_composer
 from services.gw2 import GW2Client, GW2Metrics
 from services.keys import KeyVault, KeyVaultError
 from services.secrets import SecretRedactor
@@ -103,6 +104,16 @@ class Application:
             ),
             guild_settings=GuildSettingsRepository(db),
             keys=LinkedKeyStore(db, vault),
+            mistral=None,
+        )
+        mistral = settings.mistral
+        self._services.mistral = make_mistral_composer(
+            api_key=mistral.api_key.get_secret_value() if mistral.api_key else None,
+            model=mistral.model,
+            server_url=str(mistral.server_url).rstrip("/"),
+            timeout_s=mistral.timeout_seconds,
+            retries=1,
+            metrics=self._services.metric_set(ComposerMetrics),
         )
         self.bot = GW2Bot(self._services, extensions=self.extensions)
         if settings.metrics.port:
@@ -192,6 +203,8 @@ class Application:
         if self.metrics_server is not None:
             await self.metrics_server.close()
         if self._services is not None:
+            if self._services.mistral is not None:
+                await self._services.mistral.aclose()
             await self._services.http.close()
             await self._services.db.close()
         if self._previous_endpoints is not None:

@@ -17,6 +17,7 @@ from discord.ext import commands
 from prometheus_client import CollectorRegistry
 
 from services.clock import Clock
+from services.composer import MistralComposer
 from services.gw2 import GW2Client
 from services.keys import KeyVault
 
@@ -50,6 +51,8 @@ class Services:
     gw2: GW2Client
     guild_settings: GuildSettingsRepository
     keys: LinkedKeyStore
+    # The Mistral layer of /compose; None when MISTRAL_API_KEY is not set.
+    mistral: MistralComposer | None
     _metric_sets: dict[type, Any] = field(default_factory=dict)
 
     def metric_set(self, factory: Callable[[CollectorRegistry], M]) -> M:
