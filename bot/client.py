@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 M = TypeVar("M")
 
-EXTENSIONS: tuple[str, ...] = ("cogs.about",)
+EXTENSIONS: tuple[str, ...] = ("cogs.about", "cogs.compose")
 
 
 @dataclass(slots=True)

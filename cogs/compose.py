@@ -1,0 +1,568 @@
+"""``/compose``: plan a WvW squad (subgroups, specs, roles, boon coverage), with optional AI advice.
+
+The answer is private to the caller (a draft); "Post to channel" shares it. "Reroll alternatives"
+shows the next-best *distinct* composition. When Mistral is configured the AI is asked
+automatically, once per answer (the command and each reroll); there is no separate AI button.
+
+Buttons survive a restart: their custom ids carry the request (size, mode, team, roster kind,
+reroll count) and are handled by dynamic items. A free plan is rebuilt from the id; a plan from a
+voice or typed roster lives in memory only and, after a restart, says "run /compose again".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, Self, cast
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import explain, permission_names, send_error
+from cogs.compose_render import render_plan
+from cogs.team_options import resolve_team_option, team_autocomplete
+from services.composer import (
+    ComposeRequest,
+    ComposeResult,
+    ComposerMetrics,
+    MapContext,
+    MatchContext,
+    TeamContext,
+    alternatives,
+    compose,
+    default_catalogue,
+)
+from services.composer.mistral import Colour
+from services.errors import UserFacingError
+from services.gw2 import GW2APIError
+from services.gw2.models import Match
+from services.match_analysis import MatchSummary, analyse_match
+from services.roster import (
+    LinkedAccount,
+    Roster,
+    VoiceMember,
+    gather_voice_roster,
+    parse_roster,
+)
+
+if TYPE_CHECKING:
+    from bot.client import GW2Bot
+
+log = logging.getLogger(__name__)
+
+RosterKind = Literal["f", "v", "t"]  # free, voice, typed
+
+DEFAULT_SIZES = {"zerg": 15, "havoc": 10, "roaming": 5, "defense": 15}
+FALLBACK_SIZE = 15
+MAX_SIZE = 50
+MAX_REROLLS = 10
+# compose() gets the Mistral timeout plus this for solving; the solver itself caps at 3 s.
+SOLVE_ALLOWANCE_S = 2.0
+ROSTER_BUDGET_S = 6.0
+MATCH_BUDGET_S = 2.0
+ROSTER_CONCURRENCY = 6
+SESSIONS_KEPT = 256
+MAX_NOTES = 6
+# An objective flipped this recently counts as "contested" in the AI's match context.
+CONTESTED_WINDOW = timedelta(minutes=10)
+
+FREE_WORDS = frozenset({"", "none", "free", "any"})
+VOICE_WORDS = frozenset({"voice", "vc"})
+ROSTER_EXAMPLE = "Alice: firebrand, scrapper; Bob: herald; Carol"
+AUTOCOMPLETE_VALUE_LIMIT = 100
+
+MAP_NAMES = {
+    "Center": "Eternal Battlegrounds",
+    "RedHome": "Red Borderlands",
+    "BlueHome": "Blue Borderlands",
+    "GreenHome": "Green Borderlands",
+}
+COLOURS: tuple[Colour, ...] = ("red", "green", "blue")
+
+EXPIRED = "This plan expired (the bot restarted). Run /compose again."
+LAST_PLAN = "No other distinct plan exists for this size, mode and roster: this one is the last."
+MAX_REROLLS_TEXT = f"That's {MAX_REROLLS} alternatives already. Run /compose again to start over."
+
+
+async def roster_autocomplete(
+    interaction: discord.Interaction[GW2Bot], current: str
+) -> list[app_commands.Choice[str]]:
+    """``none`` and ``voice``, plus what the player is typing when it looks like a list."""
+    text = current.strip()
+    fixed = [
+        app_commands.Choice(name="none: any specs (free plan)", value="none"),
+        app_commands.Choice(name="voice: the players in your voice channel", value="voice"),
+    ]
+    matching = [c for c in fixed if c.value.startswith(text.casefold())]
+    if text and not matching and len(text) <= AUTOCOMPLETE_VALUE_LIMIT:
+        return [app_commands.Choice(name=_clip_choice(f"list: {text}"), value=text)]
+    return matching or fixed
+
+
+def _clip_choice(text: str) -> str:
+    return text if len(text) <= AUTOCOMPLETE_VALUE_LIMIT else text[:99] + "…"
+
+
+def _mode_choices() -> list[app_commands.Choice[str]]:
+    modes = default_catalogue().modes
+    return [app_commands.Choice(name=m.label, value=key) for key, m in sorted(modes.items())]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanParams:
+    """What a button needs to rebuild a plan; encoded in its custom id (well under 100 chars)."""
+
+    size: int
+    mode: str
+    team_id: int
+    roster: RosterKind
+    alternative: int = 0
+
+    def reroll_id(self) -> str:
+        return (
+            f"compose:reroll:{self.size}:{self.mode}:{self.team_id}:{self.roster}:"
+            f"{self.alternative}"
+        )
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> PlanParams:
+        return cls(
+            size=int(match["size"]),
+            mode=match["mode"],
+            team_id=int(match["team"]),
+            roster=cast(RosterKind, match["roster"]),
+            alternative=int(match["alt"]),
+        )
+
+
+@dataclass
+class PlanSession:
+    """A shown plan's inputs, kept in memory so rerolls reuse the same roster and match."""
+
+    request: ComposeRequest
+    match: MatchContext | None
+    notes: tuple[str, ...]
+    seen: list[str] = field(default_factory=list)  # optimizer plan signatures shown so far
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Compose(commands.Cog):
+    def __init__(self, bot: GW2Bot) -> None:
+        self.bot = bot
+        self.sessions: OrderedDict[int, PlanSession] = OrderedDict()
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(RerollButton, PostButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(RerollButton, PostButton)
+
+    @app_commands.command(name="compose")
+    @app_commands.describe(
+        size="Players in the squad (1–50). Default: everyone in the roster, else 15 (zerg).",
+        mode="What the squad will do (default zerg).",
+        roster=f"none (any specs), voice (your voice channel) or a list: {ROSTER_EXAMPLE}",
+        team="Your WvW team, for the live match (default: your linked account's team).",
+    )
+    @app_commands.choices(mode=_mode_choices())
+    @app_commands.autocomplete(roster=roster_autocomplete, team=team_autocomplete)
+    async def compose_command(
+        self,
+        interaction: discord.Interaction[GW2Bot],
+        size: app_commands.Range[int, 1, MAX_SIZE] | None = None,
+        mode: str = "zerg",
+        roster: str = "none",
+        team: str | None = None,
+    ) -> None:
+        """Plan a WvW squad: subgroups with specs, roles and boon coverage."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        kind, gathered = await self._roster(interaction, roster)
+        if size is None:
+            size = min(MAX_SIZE, gathered.headcount) if kind != "f" else _default_size(mode)
+        request = ComposeRequest(size=size, mode=mode, roster=gathered.players)
+        team_id = await self._team_id(interaction, team)
+        match, match_note = await self._match_context(team_id)
+        notes = _cap_notes([*gathered.notes, *([match_note] if match_note else [])])
+        if kind == "t" and gathered.flexible:
+            notes = _cap_notes([f"Flexible slots: {', '.join(gathered.flexible)}.", *notes])
+        result = await self._plan(request, match, exclude=())
+        session = PlanSession(request, match, notes, seen=[result.optimizer_plan.signature])
+        params = PlanParams(size=size, mode=request.mode, team_id=team_id or 0, roster=kind)
+        message = await interaction.followup.send(
+            embeds=render_plan(result, catalogue=default_catalogue(), notes=notes, match=match),
+            view=plan_view(params),
+            ephemeral=True,
+            wait=True,
+        )
+        self._remember(message.id, session)
+
+    # ---------------------------------------------------------------------------- buttons
+
+    async def reroll(self, interaction: discord.Interaction[GW2Bot], params: PlanParams) -> None:
+        """Replace the shown plan with the next-best distinct composition."""
+        if params.alternative + 1 >= MAX_REROLLS:
+            await interaction.response.send_message(MAX_REROLLS_TEXT, ephemeral=True)
+            return
+        await interaction.response.defer()
+        message_id = interaction.message.id if interaction.message is not None else 0
+        session = self.sessions.get(message_id) or await self._restore(params)
+        if session is None:
+            await interaction.followup.send(EXPIRED, ephemeral=True)
+            return
+        async with session.lock:
+            result = await self._plan(session.request, session.match, exclude=session.seen)
+            signature = result.optimizer_plan.signature
+            if result.solve.status == "infeasible_exclusions" or signature in session.seen:
+                await interaction.followup.send(LAST_PLAN, ephemeral=True)
+                return
+            session.seen.append(signature)
+            shown = replace(params, alternative=len(session.seen) - 1)
+            await interaction.edit_original_response(
+                embeds=render_plan(
+                    result,
+                    catalogue=default_catalogue(),
+                    alternative=shown.alternative,
+                    notes=session.notes,
+                    match=session.match,
+                ),
+                view=plan_view(shown),
+            )
+        self._remember(message_id, session)
+
+    async def post(self, interaction: discord.Interaction[GW2Bot]) -> None:
+        """Post the plan shown in this (private) message publicly in the channel."""
+        channel = interaction.channel
+        message = interaction.message
+        if (
+            message is None
+            or not message.embeds
+            or not isinstance(channel, discord.abc.Messageable)
+        ):
+            await interaction.response.send_message(EXPIRED, ephemeral=True)
+            return
+        missing = _missing_post_permissions(interaction.app_permissions, channel)
+        if missing:
+            await interaction.response.send_message(_cannot_post(missing), ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            posted = await channel.send(
+                content=f"Squad plan shared by {interaction.user.mention}",
+                embeds=message.embeds,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.Forbidden:
+            text = _cannot_post(["send_messages", "embed_links"])
+        except discord.NotFound:
+            text = "This channel no longer exists. Run /compose in another channel."
+        except discord.HTTPException:
+            log.warning("Posting a squad plan failed", exc_info=True)
+            text = "Discord refused the post. Try again in a moment."
+        else:
+            text = f"Posted the plan for everyone: {posted.jump_url}"
+        await interaction.followup.send(text, ephemeral=True)
+
+    # ---------------------------------------------------------------------------- helpers
+
+    async def _plan(
+        self, request: ComposeRequest, match: MatchContext | None, *, exclude: Sequence[str]
+    ) -> ComposeResult:
+        services = self.bot.services
+        return await compose(
+            request,
+            match_context=match,
+            ai=services.mistral,
+            metrics=services.metric_set(ComposerMetrics),
+            exclude=exclude,
+            deadline_s=services.settings.mistral.timeout_seconds + SOLVE_ALLOWANCE_S,
+        )
+
+    async def _roster(
+        self, interaction: discord.Interaction[GW2Bot], text: str
+    ) -> tuple[RosterKind, Roster]:
+        word = text.strip().casefold()
+        if word in FREE_WORDS:
+            return "f", Roster()
+        if word in VOICE_WORDS:
+            return "v", await self._voice_roster(interaction)
+        return "t", parse_roster(text)
+
+    async def _voice_roster(self, interaction: discord.Interaction[GW2Bot]) -> Roster:
+        user = interaction.user
+        voice = user.voice if isinstance(user, discord.Member) else None
+        if voice is None or voice.channel is None:
+            raise UserFacingError(
+                "Join a voice channel first, or use roster: none, or type the roster "
+                f"(e.g. {ROSTER_EXAMPLE})."
+            )
+        people = [m for m in voice.channel.members if not m.bot]
+        if all(m.id != user.id for m in people):
+            people.insert(0, cast(discord.Member, user))
+        members = [VoiceMember(m.id, m.display_name) for m in people]
+        return await gather_voice_roster(
+            members,
+            gw2=self.bot.services.gw2,
+            key_lookup=self._linked_account,
+            concurrency=ROSTER_CONCURRENCY,
+            budget_s=ROSTER_BUDGET_S,
+        )
+
+    async def _linked_account(self, user_id: int) -> LinkedAccount | None:
+        usable = await self.bot.services.keys.active_key(user_id)
+        if usable is None:
+            return None
+        return LinkedAccount(account_name=usable.linked.account_name, key=usable.key)
+
+    async def _team_id(
+        self, interaction: discord.Interaction[GW2Bot], text: str | None
+    ) -> int | None:
+        """The team option; else, when the AI will use it, the caller's team or the guild's."""
+        if text and text.strip():
+            return await resolve_team_option(self.bot, text)
+        services = self.bot.services
+        if services.mistral is None:
+            return None
+        account = await self._linked_account(interaction.user.id)
+        if account is not None:
+            try:
+                wvw = await services.gw2.account_wvw(account.key, budget=MATCH_BUDGET_S)
+            except GW2APIError as error:
+                log.info("No team from the caller's account (%s)", error.outcome)
+            else:
+                if wvw.value.team:
+                    return wvw.value.team
+        if interaction.guild_id is not None:
+            return (await services.guild_settings.get(interaction.guild_id)).default_team_id
+        return None
+
+    async def _match_context(self, team_id: int | None) -> tuple[MatchContext | None, str | None]:
+        if not team_id:
+            return None, None
+        services = self.bot.services
+        try:
+            fetched = await services.gw2.match_for_team(team_id, budget=MATCH_BUDGET_S)
+        except GW2APIError as error:
+            return None, f"Live match unavailable: {error}"
+        now = services.clock.now()
+        summary = analyse_match(fetched.value, now=now)
+        context = build_match_context(
+            fetched.value,
+            summary,
+            team_id=team_id,
+            now=now,
+            age_seconds=int(fetched.age.total_seconds()),
+        )
+        return context, None
+
+    async def _restore(self, params: PlanParams) -> PlanSession | None:
+        """Rebuild a free plan's session after a restart (rosters are not kept)."""
+        if params.roster != "f":
+            return None
+        request = ComposeRequest(size=params.size, mode=params.mode)
+        shown = await asyncio.to_thread(alternatives, request, params.alternative + 1)
+        match, note = await self._match_context(params.team_id or None)
+        return PlanSession(
+            request, match, tuple([note] if note else []), seen=[r.plan.signature for r in shown]
+        )
+
+    def _remember(self, message_id: int, session: PlanSession) -> None:
+        self.sessions[message_id] = session
+        self.sessions.move_to_end(message_id)
+        while len(self.sessions) > SESSIONS_KEPT:
+            self.sessions.popitem(last=False)
+
+
+# -------------------------------------------------------------------------------- the view
+
+
+REROLL_TEMPLATE = (
+    r"compose:reroll:(?P<size>\d{1,2}):(?P<mode>[a-z_]{1,20}):(?P<team>\d{1,8}):"
+    r"(?P<roster>[fvt]):(?P<alt>\d{1,2})"
+)
+
+
+class RerollButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=REROLL_TEMPLATE
+):
+    """ "Reroll alternatives": the next-best distinct plan (the custom id carries the request)."""
+
+    def __init__(self, params: PlanParams) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Reroll alternatives",
+                emoji="🎲",
+                style=discord.ButtonStyle.secondary,
+                custom_id=params.reroll_id(),
+                disabled=params.alternative + 1 >= MAX_REROLLS,
+            )
+        )
+        self.params = params
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        return cls(PlanParams.from_match(match))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _run_button(interaction, "reroll", lambda cog: cog.reroll(interaction, self.params))
+
+
+class PostButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"compose:post"
+):
+    """ "Post to channel": share the private plan with the channel."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Post to channel",
+                emoji="📣",
+                style=discord.ButtonStyle.primary,
+                custom_id="compose:post",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _run_button(interaction, "post", lambda cog: cog.post(interaction))
+
+
+def plan_view(params: PlanParams) -> discord.ui.View:
+    """The buttons under a plan (no timeout: they are dispatched by custom id)."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(RerollButton(params))
+    view.add_item(PostButton())
+    return view
+
+
+async def _run_button(
+    interaction: discord.Interaction[Any],
+    action: str,
+    run: Any,
+) -> None:
+    """Run a button action; errors get the same answers as commands (dynamic items bypass them)."""
+    bot = cast("GW2Bot", interaction.client)
+    cog = bot.get_cog("Compose")
+    if not isinstance(cog, Compose):
+        await send_error(interaction, "Squad planning is switched off right now. Try again later.")
+        return
+    try:
+        await run(cog)
+    except Exception as error:
+        answer = explain(error)
+        if not answer.expected:
+            log.exception("Compose button %s failed (reference %s)", action, answer.reference)
+            bot.services.metrics.errors.labels(where="component").inc()
+        await send_error(interaction, answer.message)
+
+
+# -------------------------------------------------------------------------------- pure helpers
+
+
+def build_match_context(
+    match: Match,
+    summary: MatchSummary,
+    *,
+    team_id: int,
+    now: datetime,
+    age_seconds: int | None = None,
+) -> MatchContext:
+    """The live match as the AI sees it: teams, per-map PPT and recently flipped objectives."""
+    teams = tuple(
+        TeamContext(
+            colour=colour,
+            name=stats.display_name,
+            score=stats.score,
+            victory_points=stats.victory_points,
+            ppt=stats.ppt,
+            kills=stats.kills,
+            deaths=stats.deaths,
+        )
+        for colour in COLOURS
+        if (stats := summary.colours.get(colour)) is not None
+    )
+    map_stats = {m.id: m for m in summary.maps}
+    maps: list[MapContext] = []
+    for match_map in match.maps:
+        stats_of_map = map_stats.get(match_map.id)
+        recent = sorted(
+            (
+                o
+                for o in match_map.objectives
+                if o.last_flipped is not None and now - o.last_flipped <= CONTESTED_WINDOW
+            ),
+            key=lambda o: (o.last_flipped or now, o.id),
+            reverse=True,
+        )
+        ppt: dict[Colour, int] = {}
+        if stats_of_map is not None:
+            for colour in COLOURS:
+                if (colour_stats := stats_of_map.colours.get(colour)) is not None:
+                    ppt[colour] = colour_stats.ppt
+        maps.append(
+            MapContext(
+                name=MAP_NAMES.get(match_map.type, match_map.type),
+                ppt=ppt,
+                contested_objectives=len(recent),
+                recently_flipped=tuple(f"{o.type} {o.id}" for o in recent[:5]),
+            )
+        )
+    our = summary.colour_of(team_id)
+    return MatchContext(
+        our_colour=our if our in COLOURS else None,
+        teams=teams,
+        maps=tuple(maps),
+        skirmish_ends_in_minutes=max(0, int(summary.skirmish.time_left.total_seconds() // 60)),
+        data_age_seconds=age_seconds,
+    )
+
+
+def _default_size(mode: str) -> int:
+    return DEFAULT_SIZES.get(mode, FALLBACK_SIZE)
+
+
+def _cap_notes(notes: Sequence[str]) -> tuple[str, ...]:
+    if len(notes) <= MAX_NOTES:
+        return tuple(notes)
+    return (*notes[: MAX_NOTES - 1], f"… and {len(notes) - MAX_NOTES + 1} more notes")
+
+
+def _missing_post_permissions(
+    permissions: discord.Permissions, channel: discord.abc.Messageable
+) -> list[str]:
+    needed = ["view_channel", "embed_links"]
+    needed.append(
+        "send_messages_in_threads" if isinstance(channel, discord.Thread) else "send_messages"
+    )
+    return [name for name in needed if not getattr(permissions, name)]
+
+
+def _cannot_post(missing: Sequence[str]) -> str:
+    return (
+        f"I can't post in this channel: I need the {permission_names(list(missing))} permission "
+        "here. Ask a server admin, or run /compose in a channel where I can post."
+    )
+
+
+async def setup(bot: GW2Bot) -> None:
+    await bot.add_cog(Compose(bot))

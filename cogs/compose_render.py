@@ -1,0 +1,366 @@
+"""Pure renderers for ``/compose``: a :class:`ComposeResult` in, a list of ``discord.Embed`` out.
+
+Layout: a summary embed (AI briefing or "AI unavailable: …", live match line, roster notes,
+squad-wide coverage, unmet needs with reasons, AI proposals with one line each, bench, how the
+optimizer solved it) followed by the subgroups. Up to 9 subgroups get one embed each; 10
+subgroups (46–50 players) are packed five to an embed as fields, so a message never has more
+than 10 embeds. If the text would pass Discord's 6000-character total, the coverage detail is
+shortened step by step (providers first, then AI notes and covered lists), never the slots.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+import discord
+
+from services.composer import Catalogue, ComposeResult, MatchContext, Plan, SubgroupPlan
+from services.composer.mistral import ProposalVerdict, pseudonyms
+
+__all__ = [
+    "MAX_EMBEDS",
+    "TOTAL_CHAR_BUDGET",
+    "Detail",
+    "embeds_length",
+    "match_line",
+    "render_plan",
+]
+
+MAX_EMBEDS = 10
+# Discord allows 6000 characters over all embeds of a message; keep a margin for the footer.
+TOTAL_CHAR_BUDGET = 5900
+FIELD_LIMIT = 1024
+DESCRIPTION_LIMIT = 4096
+TITLE_LIMIT = 256
+PER_EMBED_SUBGROUPS = 5
+MINIMAL_NAME_LENGTH = 24
+# A need at least this heavy (zerg: stability, healing, cleanse, quickness, alacrity) turns a
+# subgroup's colour red when missing; lighter misses are amber.
+MAJOR_NEED_WEIGHT = 5
+
+COLOUR_COMPLETE = discord.Colour(0x4CAF50)
+COLOUR_MINOR_GAPS = discord.Colour(0xF2A93B)
+COLOUR_MAJOR_GAPS = discord.Colour(0xD9413C)
+COLOUR_SUMMARY = discord.Colour(0xB4232B)  # ArenaNet red, as /about
+
+COLOUR_NAMES = {"red": "Red", "green": "Green", "blue": "Blue"}
+ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
+
+
+class Detail(IntEnum):
+    """How much coverage detail fits: tried in order until the message is short enough."""
+
+    FULL = 0  # covered needs with the slots providing them, AI notes per subgroup
+    COMPACT = 1  # covered needs without providers, AI notes
+    MINIMAL = 2  # slots (names shortened) and missing needs only
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    title: str
+    body: str
+    colour: discord.Colour
+
+
+def render_plan(
+    result: ComposeResult,
+    *,
+    catalogue: Catalogue,
+    alternative: int = 0,
+    notes: Sequence[str] = (),
+    match: MatchContext | None = None,
+) -> list[discord.Embed]:
+    """Every embed of a ``/compose`` answer: the summary first, then the subgroups.
+
+    ``alternative`` counts rerolls (0 = the best plan). ``notes`` are short lines about the roster
+    (flexible slots, members whose characters could not be read).
+    """
+    embeds: list[discord.Embed] = []
+    for detail in Detail:
+        summary = _summary(result, catalogue, alternative, notes, match, detail)
+        embeds = [summary, *_subgroup_embeds(result, detail)]
+        if embeds_length(embeds) <= TOTAL_CHAR_BUDGET:
+            return embeds
+    return _squeeze(embeds)
+
+
+def embeds_length(embeds: Sequence[discord.Embed]) -> int:
+    """Characters Discord counts towards its 6000 limit (titles, texts, fields, footers)."""
+    return sum(len(e) for e in embeds)
+
+
+def match_line(match: MatchContext) -> str | None:
+    """``Live match: you are 2nd (Green, 245 PPT) · Red leads · skirmish ends in 40 min``."""
+    if not match.teams:
+        return None
+    ranked = sorted(match.teams, key=lambda t: (-t.victory_points, -t.score, t.colour))
+    parts: list[str] = []
+    ours = next((t for t in ranked if t.colour == match.our_colour), None)
+    leader = ranked[0]
+    if ours is not None:
+        place = ranked.index(ours) + 1
+        parts.append(
+            f"{ours.name} is {ORDINALS.get(place, str(place))} "
+            f"({COLOUR_NAMES[ours.colour]}, {ours.ppt} PPT)"
+        )
+        if leader is not ours:
+            parts.append(f"{leader.name} ({COLOUR_NAMES[leader.colour]}) leads")
+    else:
+        parts.append(f"{leader.name} ({COLOUR_NAMES[leader.colour]}) leads")
+    contested = sorted(
+        (m for m in match.maps if m.contested_objectives),
+        key=lambda m: (-m.contested_objectives, m.name),
+    )
+    if contested:
+        parts.append("fights on " + ", ".join(m.name for m in contested[:2]))
+    if match.skirmish_ends_in_minutes is not None:
+        parts.append(f"skirmish ends in {match.skirmish_ends_in_minutes} min")
+    return "Live match: " + " · ".join(parts)
+
+
+# --------------------------------------------------------------------------------- summary
+
+
+def _summary(
+    result: ComposeResult,
+    catalogue: Catalogue,
+    alternative: int,
+    notes: Sequence[str],
+    match: MatchContext | None,
+    detail: Detail,
+) -> discord.Embed:
+    plan = result.plan
+    mode = catalogue.mode(plan.mode)
+    mode_label = mode.label if mode is not None else plan.mode.title()
+    title = f"Squad plan · {mode_label} · {plan.size} player{'s' if plan.size != 1 else ''}"
+    if alternative:
+        title += f" · alternative {alternative + 1}"
+    lines: list[str] = []
+    ai = result.ai
+    if ai.status == "ok" and ai.briefing:
+        lines.append(f"🤖 {ai.briefing.strip()}")
+    elif ai.status == "unavailable" and ai.note:
+        lines.append(f"⚠️ {ai.note}")
+    if match is not None and (line := match_line(match)):
+        lines.append(line)
+    lines.extend(f"• {_escape(note)}" for note in notes)
+    embed = discord.Embed(
+        title=_clip(title, TITLE_LIMIT),
+        description=_clip("\n".join(lines), DESCRIPTION_LIMIT) or None,
+        colour=COLOUR_SUMMARY,
+    )
+    if plan.squad:
+        embed.add_field(name="Squad-wide", value=_lines(_squad_lines(plan)), inline=False)
+    unmet = _unmet_lines(plan)
+    embed.add_field(
+        name="Unmet needs",
+        value=_lines(unmet) if unmet else "None: every weighted need is covered.",
+        inline=False,
+    )
+    if ai.verdicts:
+        embed.add_field(
+            name="AI proposals",
+            value=_lines(_verdict_lines(result, catalogue, detail)),
+            inline=False,
+        )
+    if plan.bench:
+        bench = ", ".join(_escape(name) for name in plan.bench)
+        embed.add_field(name="Bench", value=_clip(bench, FIELD_LIMIT), inline=False)
+    footer = _solver_line(result)
+    if ai.status == "off" and ai.note:
+        footer += f" · {ai.note}"
+    embed.set_footer(text=footer)
+    return embed
+
+
+def _squad_lines(plan: Plan) -> list[str]:
+    out = []
+    for need in sorted(plan.squad, key=lambda s: (-s.weight, s.label)):
+        mark = "✅" if need.reached >= need.target else "⚠️"
+        out.append(f"{mark} {need.label} {need.reached}/{need.target}")
+    return out
+
+
+def _unmet_lines(plan: Plan) -> list[str]:
+    """Squad-wide gaps first, then subgroup gaps grouped by need and reason, heaviest first."""
+    lines: list[str] = []
+    squad = sorted(
+        (u for u in plan.unmet if u.scope == "squad"), key=lambda u: (-u.weight, u.label)
+    )
+    lines.extend(f"Squad · {u.label}: {u.reason}" for u in squad)
+    grouped: dict[tuple[int, str, str], list[int]] = defaultdict(list)
+    for unmet in plan.unmet:
+        if unmet.scope == "subgroup" and unmet.subgroup is not None:
+            grouped[(-unmet.weight, unmet.label, unmet.reason)].append(unmet.subgroup)
+    for (_, label, reason), numbers in sorted(grouped.items()):
+        which = (
+            f"Subgroup {numbers[0]}"
+            if len(numbers) == 1
+            else "Subgroups " + ", ".join(str(n) for n in sorted(numbers))
+        )
+        lines.append(f"{which} · {label}: {reason}")
+    return lines
+
+
+def _verdict_lines(result: ComposeResult, catalogue: Catalogue, detail: Detail) -> list[str]:
+    names = _display_names(result.optimizer_plan)
+    lines = []
+    for verdict in result.ai.verdicts:
+        change = _describe_proposal(verdict, names, catalogue)
+        mark = "✅" if verdict.accepted else "❌"
+        word = "applied" if verdict.accepted else "rejected"
+        line = f"{mark} {change} — {word}: {verdict.reason}"
+        lines.append(_clip(line, 160 if detail is Detail.FULL else 110))
+    return lines
+
+
+def _display_names(plan: Plan) -> dict[str, str]:
+    """The prompt's pseudonyms (``Player 3``) → the names the commander knows."""
+    out: dict[str, str] = {}
+    for label, (gi, si) in pseudonyms(plan).items():
+        slot = plan.subgroups[gi].slots[si]
+        out[label] = _escape(slot.player) if slot.player else f"{slot.label} ({slot.spec_name})"
+    return out
+
+
+def _describe_proposal(
+    verdict: ProposalVerdict, names: Mapping[str, str], catalogue: Catalogue
+) -> str:
+    proposal = verdict.proposal
+    who = names.get(proposal.player, proposal.player)
+    if proposal.kind == "swap":
+        other = proposal.other_player or "?"
+        return f"swap {who} ↔ {names.get(other, other)}"
+    spec = catalogue.resolve_spec(proposal.spec or "")
+    spec_name = spec.name if spec is not None else (proposal.spec or "?")
+    role = catalogue.roles.get(proposal.role or "", proposal.role or "")
+    return f"{who} → {spec_name}" + (f" ({role})" if role else "")
+
+
+def _solver_line(result: ComposeResult) -> str:
+    solve = result.solve
+    if solve.method == "milp" and solve.status == "optimal":
+        text = "Optimizer: proven best plan"
+    elif solve.method == "milp" and solve.gap is not None:
+        text = f"Optimizer: within {solve.gap * 100:.2f} % of the best plan"
+    else:
+        text = "Optimizer: best plan found in time"
+    text += f" · score {result.plan.score}"
+    if result.plan.score != result.optimizer_plan.score:
+        text += f" (optimizer {result.optimizer_plan.score})"
+    return text
+
+
+# --------------------------------------------------------------------------------- subgroups
+
+
+def _subgroup_embeds(result: ComposeResult, detail: Detail) -> list[discord.Embed]:
+    notes = {n.subgroup: n.note for n in result.ai.subgroup_notes}
+    blocks = [_subgroup_block(g, notes.get(g.number), detail) for g in result.plan.subgroups]
+    if len(blocks) + 1 <= MAX_EMBEDS:
+        return [
+            discord.Embed(
+                title=_clip(b.title, TITLE_LIMIT),
+                description=_clip(b.body, DESCRIPTION_LIMIT),
+                colour=b.colour,
+            )
+            for b in blocks
+        ]
+    embeds = []
+    for start in range(0, len(blocks), PER_EMBED_SUBGROUPS):
+        chunk = blocks[start : start + PER_EMBED_SUBGROUPS]
+        worst = max(chunk, key=lambda b: _severity(b.colour))
+        embed = discord.Embed(colour=worst.colour)
+        for block in chunk:
+            embed.add_field(
+                name=_clip(block.title, TITLE_LIMIT), value=_clip(block.body, FIELD_LIMIT)
+            )
+        embeds.append(embed)
+    return embeds
+
+
+def _subgroup_block(group: SubgroupPlan, ai_note: str | None, detail: Detail) -> _Block:
+    numbers = {slot.label: i for i, slot in enumerate(group.slots, start=1)}
+    lines = []
+    for index, slot in enumerate(group.slots, start=1):
+        who = _escape(slot.player) if slot.player else "*open slot*"
+        if detail is Detail.MINIMAL:
+            lines.append(f"`{index}` **{slot.spec_name}** · {_clip(who, MINIMAL_NAME_LENGTH)}")
+        else:
+            lines.append(f"`{index}` **{slot.spec_name}** · {slot.role_label} · {who}")
+    weighted = sorted(group.coverage, key=lambda c: (-c.weight, c.label))
+    covered = [c for c in weighted if c.providers]
+    missing = [c for c in weighted if not c.providers]
+    if detail is Detail.FULL and covered:
+        parts = [
+            f"{c.label} ({','.join(str(numbers[p]) for p in c.providers if p in numbers)})"
+            for c in covered
+        ]
+        lines.append("**Covered:** " + ", ".join(parts))
+    elif detail is Detail.COMPACT and covered:
+        lines.append("**Covered:** " + ", ".join(c.label for c in covered))
+    if missing:
+        lines.append("**Missing:** " + ", ".join(c.label for c in missing))
+    if ai_note and detail is not Detail.MINIMAL:
+        lines.append(f"🤖 {_clip(ai_note.strip(), 300)}")
+    size = len(group.slots)
+    title = f"Subgroup {group.number} · {size} player{'s' if size != 1 else ''}"
+    if not missing:
+        title += " · all covered"
+        colour = COLOUR_COMPLETE
+    else:
+        title += f" · {len(missing)} missing"
+        major = any(c.weight >= MAJOR_NEED_WEIGHT for c in missing)
+        colour = COLOUR_MAJOR_GAPS if major else COLOUR_MINOR_GAPS
+    return _Block(title=title, body="\n".join(lines), colour=colour)
+
+
+def _severity(colour: discord.Colour) -> int:
+    return {COLOUR_COMPLETE.value: 0, COLOUR_MINOR_GAPS.value: 1}.get(colour.value, 2)
+
+
+# --------------------------------------------------------------------------------- limits
+
+
+def _squeeze(embeds: list[discord.Embed]) -> list[discord.Embed]:
+    """Last resort: shorten the summary's free text until the whole message fits."""
+    summary = embeds[0]
+    while embeds_length(embeds) > TOTAL_CHAR_BUDGET and summary.description:
+        excess = embeds_length(embeds) - TOTAL_CHAR_BUDGET
+        keep = max(0, len(summary.description) - excess - 1)
+        summary.description = _clip(summary.description, keep) if keep > 20 else None
+    for index, item in enumerate(summary.fields):
+        if embeds_length(embeds) <= TOTAL_CHAR_BUDGET:
+            break
+        summary.set_field_at(index, name=item.name, value=_clip(item.value or "-", 200))
+    return embeds
+
+
+def _lines(lines: Sequence[str], limit: int = FIELD_LIMIT) -> str:
+    """Join lines, dropping the tail with ``… and N more`` when over ``limit``."""
+    out: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        more = len(lines) - index
+        tail = f"… and {more} more"
+        if used + len(line) + 1 > limit - len(tail) - 1 and index < len(lines) - 1:
+            out.append(tail)
+            break
+        out.append(_clip(line, limit - used))
+        used += len(out[-1]) + 1
+    return "\n".join(out) or "-"
+
+
+def _escape(text: str) -> str:
+    """Player-chosen names and notes shown as typed, never as Discord markdown."""
+    return discord.utils.escape_markdown(text)
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, ending with ``…`` when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)].rstrip() + "…"

@@ -1,0 +1,126 @@
+"""The ``team`` option shared by every command that names a WvW team.
+
+``team_autocomplete`` offers team names (and legacy world names when ``/v2/worlds`` is cached or
+answers quickly); a picked choice carries the team id as its value, so resolving it is exact.
+``resolve_team_option`` turns whatever the player typed (a picked choice, a team id, a legacy world
+id, a full or partial team or world name) into one id, or raises an error whose text says what to
+type instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from services.errors import UserFacingError
+from services.gw2 import GW2APIError
+from services.teams import TeamCandidate, resolve_team, search_teams
+
+if TYPE_CHECKING:
+    from bot.client import GW2Bot
+
+log = logging.getLogger(__name__)
+
+# Autocomplete must answer within Discord's 3 s; world names are a nicety, not worth the wait.
+WORLD_NAMES_BUDGET = 1.0
+MAX_CHOICES = 25
+MAX_LISTED = 5
+
+
+class TeamOptionError(UserFacingError):
+    """The ``team`` option could not be turned into one team."""
+
+
+class UnknownTeamError(TeamOptionError):
+    """Nothing fits what the player typed."""
+
+    def __init__(self, text: str, suggestions: Sequence[TeamCandidate] = ()) -> None:
+        self.text = text
+        self.suggestions = tuple(suggestions)
+        shown = _quote(text)
+        if suggestions:
+            message = (
+                f"No team called {shown}. Did you mean {_or_list(suggestions)}? "
+                "Pick one from the list as you type."
+            )
+        else:
+            message = (
+                f"No team called {shown}. Start typing a team name and pick one from the list, "
+                "or give a team id such as 11005."
+            )
+        super().__init__(message)
+
+
+class AmbiguousTeamError(TeamOptionError):
+    """Several teams fit; the player must pick one."""
+
+    def __init__(self, text: str, candidates: Sequence[TeamCandidate]) -> None:
+        self.text = text
+        self.candidates = tuple(candidates)
+        super().__init__(
+            f"{_quote(text)} fits several teams: {_or_list(candidates[:MAX_LISTED])}"
+            f"{' and more' if len(candidates) > MAX_LISTED else ''}. "
+            "Type more of the name or pick one from the list."
+        )
+
+
+async def team_autocomplete(
+    interaction: discord.Interaction[GW2Bot], current: str
+) -> list[app_commands.Choice[str]]:
+    """Up to 25 teams (then legacy worlds) whose name or id fits what the player typed so far."""
+    worlds = await world_names(interaction.client, budget=WORLD_NAMES_BUDGET)
+    return [
+        app_commands.Choice(name=choice_label(candidate), value=str(candidate.id))
+        for candidate in search_teams(current, limit=MAX_CHOICES, worlds=worlds)
+    ]
+
+
+async def resolve_team_option(bot: GW2Bot, text: str) -> int:
+    """The team (or legacy world) id the player meant by ``text``.
+
+    Raises :class:`UnknownTeamError` ("No team called “X”. Did you mean …?") or
+    :class:`AmbiguousTeamError` (the candidates) otherwise.
+    """
+    cleaned = text.strip()
+    # Ids and full team names (what autocomplete sends) need no world names: skip that lookup.
+    resolution = resolve_team(cleaned)
+    if resolution.status != "exact":
+        resolution = resolve_team(cleaned, await world_names(bot))
+    if resolution.team_id is not None:
+        return resolution.team_id
+    if resolution.status == "ambiguous":
+        raise AmbiguousTeamError(cleaned, resolution.candidates)
+    raise UnknownTeamError(cleaned, resolution.suggestions[:MAX_LISTED])
+
+
+async def world_names(bot: GW2Bot, *, budget: float | None = None) -> Mapping[int, str] | None:
+    """Legacy world id → name from ``/v2/worlds`` (cached a day), or ``None`` when unreachable."""
+    try:
+        worlds = await bot.services.gw2.worlds(budget=budget)
+    except GW2APIError as error:
+        log.debug("World names unavailable (%s); teams only", error.outcome)
+        return None
+    return {world.id: world.name for world in worlds.value}
+
+
+def choice_label(candidate: TeamCandidate) -> str:
+    """``Tombs of Drascir (NA team 11005)`` — what a player sees in the autocomplete list."""
+    region = candidate.region.upper() + " " if candidate.region else ""
+    kind = "team" if candidate.kind == "team" else "world"
+    return f"{candidate.name} ({region}{kind} {candidate.id})"[:100]
+
+
+def _quote(text: str) -> str:
+    shown = discord.utils.escape_markdown(discord.utils.escape_mentions(text[:60]))
+    return f"“{shown}”"
+
+
+def _or_list(candidates: Sequence[TeamCandidate]) -> str:
+    names = [f"{c.name} ({c.id})" for c in candidates]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " or " + names[-1]

@@ -1,0 +1,332 @@
+"""Rosters for ``/compose``: a typed list, or the players in a voice channel with linked accounts.
+
+* :func:`parse_roster` turns ``"Alice: firebrand, scrapper; Bob: herald; Carol"`` into roster
+  players and flexible slots (a bare name or ``any`` is a flexible slot), with an error that names
+  the closest spec when one is misspelt.
+* :func:`gather_voice_roster` asks the GW2 API which specs each voice member can play: the core
+  spec of every character's profession plus the elite specs found in its build tabs. A member
+  without a linked account, or whose key or characters fail, becomes a flexible slot with a note;
+  it never fails the command. Requests run with bounded concurrency inside one time budget.
+
+Nothing here imports Discord: members come in as ``(user id, display name)`` and keys through a
+lookup callable, so the plaintext key stays between the key store and the GW2 client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from services.composer import Catalogue, RosterPlayer, default_catalogue
+from services.errors import UserFacingError
+from services.gw2 import GW2APIError, GW2Client
+from services.gw2.errors import InvalidKeyError, MissingPermissionError
+
+__all__ = [
+    "FLEXIBLE_WORDS",
+    "LinkedAccount",
+    "Roster",
+    "RosterError",
+    "VoiceMember",
+    "gather_voice_roster",
+    "parse_roster",
+    "specs_from_build",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_TYPED_PLAYERS = 100
+MAX_NAME_LENGTH = 64
+# A typed entry whose specs are one of these words is a flexible slot (any spec).
+FLEXIBLE_WORDS = frozenset({"any", "flex", "flexible", "?"})
+EXAMPLE = "“Alice: firebrand, scrapper; Bob: herald”"
+
+_PLAYER_SEPARATORS = re.compile(r"[;\n]+")
+_SPEC_SEPARATORS = re.compile(r"[,/|]+")
+
+
+class RosterError(UserFacingError):
+    """The typed roster cannot be read; the text says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceMember:
+    """Someone in the caller's voice channel (the Discord id never leaves this module's caller)."""
+
+    user_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedAccount:
+    """A member's active GW2 account. ``key`` is a secret: never log or show it."""
+
+    account_name: str
+    key: str = field(repr=False)
+
+
+KeyLookup = Callable[[int], Awaitable[LinkedAccount | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Roster:
+    """Players with known specs, flexible slots (anyone, any spec), and notes for the commander."""
+
+    players: tuple[RosterPlayer, ...] = ()
+    flexible: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def headcount(self) -> int:
+        """Everybody: players with specs plus flexible slots."""
+        return len(self.players) + len(self.flexible)
+
+
+# --------------------------------------------------------------------------------- typed rosters
+
+
+def parse_roster(text: str, catalogue: Catalogue | None = None) -> Roster:
+    """Read ``"Alice: firebrand, scrapper; Bob: herald; Carol"`` (``;`` or new line per player).
+
+    Specs are catalogue keys, names or specialization ids (``firebrand``, ``Firebrand``, ``62``;
+    a profession name is its core spec). A name alone, or ``Name: any``, is a flexible slot.
+    Raises :class:`RosterError` with the closest spec name for a typo.
+    """
+    catalogue = catalogue or default_catalogue()
+    entries = [e.strip() for e in _PLAYER_SEPARATORS.split(text) if e.strip()]
+    if not entries:
+        raise RosterError(f"The roster is empty. Type players and their specs, e.g. {EXAMPLE}.")
+    if len(entries) > MAX_TYPED_PLAYERS:
+        raise RosterError(f"That roster has {len(entries)} players; {MAX_TYPED_PLAYERS} at most.")
+    players: list[RosterPlayer] = []
+    flexible: list[str] = []
+    seen: set[str] = set()
+    for entry in entries:
+        name, colon, spec_text = entry.partition(":")
+        name = " ".join(name.split())
+        if not name:
+            raise RosterError(f"“{_short(entry)}” has no player name. Write it as {EXAMPLE}.")
+        if len(name) > MAX_NAME_LENGTH:
+            raise RosterError(f"The name “{_short(name)}” is too long ({MAX_NAME_LENGTH} at most).")
+        if name.casefold() in seen:
+            raise RosterError(f"{name} is in the roster twice. List each player once.")
+        seen.add(name.casefold())
+        words = [w.strip() for w in _SPEC_SEPARATORS.split(spec_text) if w.strip()]
+        if not colon and catalogue.resolve_spec(name) is not None:
+            raise RosterError(
+                f"“{name}” looks like a spec, not a player. Put the player's name first: {EXAMPLE}."
+            )
+        if not words or all(w.casefold() in FLEXIBLE_WORDS for w in words):
+            flexible.append(name)
+            continue
+        specs: list[str] = []
+        for word in words:
+            if word.casefold() in FLEXIBLE_WORDS:
+                continue
+            spec = catalogue.resolve_spec(word)
+            if spec is None:
+                raise RosterError(_unknown_spec_message(word, name, catalogue))
+            if spec.key not in specs:
+                specs.append(spec.key)
+        players.append(RosterPlayer(name=name, specs=tuple(specs)))
+    return Roster(players=tuple(players), flexible=tuple(flexible))
+
+
+def _unknown_spec_message(word: str, player: str, catalogue: Catalogue) -> str:
+    names: dict[str, str] = {}
+    for spec in catalogue.specs.values():
+        names[spec.key.casefold()] = spec.name
+        names[spec.name.casefold()] = spec.name
+    close = difflib.get_close_matches(word.casefold(), list(names), n=1, cutoff=0.6)
+    hint = (
+        f"Did you mean {names[close[0]]}?"
+        if close
+        else "Use spec or profession names such as firebrand, scrapper or herald."
+    )
+    return f"Unknown spec “{_short(word)}” for {player}. {hint}"
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --------------------------------------------------------------------------------- voice rosters
+
+
+def specs_from_build(profession: str, spec_ids: Iterable[int], catalogue: Catalogue) -> list[str]:
+    """Spec keys one character can play: its profession's core spec plus elite specs in its build.
+
+    Ids that are core trait lines, unknown, or of another profession are ignored.
+    """
+    core = catalogue.resolve_spec(profession) if profession else None
+    if core is None:
+        return []
+    found = [core.key]
+    for spec_id in spec_ids:
+        spec = catalogue.resolve_spec(spec_id)
+        if (
+            spec is not None
+            and spec.specialization_id == spec_id
+            and spec.expansion != "core"
+            and spec.profession == core.profession
+            and spec.key not in found
+        ):
+            found.append(spec.key)
+    return found
+
+
+async def gather_voice_roster(
+    members: Sequence[VoiceMember],
+    *,
+    gw2: GW2Client,
+    key_lookup: KeyLookup,
+    catalogue: Catalogue | None = None,
+    concurrency: int = 6,
+    budget_s: float = 6.0,
+    max_characters: int = 40,
+) -> Roster:
+    """Each member's playable specs from their linked account's characters.
+
+    Members are named by ``name`` (made unique with `` (2)``, `` (3)``…). Unlinked members, and
+    members whose key, characters or builds cannot be read within ``budget_s``, become flexible
+    slots with a note. At most ``concurrency`` GW2 requests run at once for the whole roster.
+    """
+    catalogue = catalogue or default_catalogue()
+    names = _unique_names([m.name for m in members])
+    gate = asyncio.Semaphore(max(1, concurrency))
+    tasks = [
+        asyncio.create_task(
+            _member_specs(
+                member.user_id,
+                gw2=gw2,
+                key_lookup=key_lookup,
+                catalogue=catalogue,
+                gate=gate,
+                budget_s=budget_s,
+                max_characters=max_characters,
+            ),
+            name=f"roster-member-{index}",
+        )
+        for index, member in enumerate(members)
+    ]
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=budget_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    players: list[RosterPlayer] = []
+    flexible: list[str] = []
+    unlinked: list[str] = []
+    notes: list[str] = []
+    for name, task in zip(names, tasks, strict=True):
+        if task.cancelled():
+            flexible.append(name)
+            notes.append(f"{name}: the GW2 API was too slow, flexible slot.")
+            continue
+        exception = task.exception()
+        if exception is not None:
+            log.warning("Roster lookup failed for a member: %s", type(exception).__name__)
+            flexible.append(name)
+            notes.append(f"{name}: couldn't read their characters, flexible slot.")
+            continue
+        outcome = task.result()
+        if outcome.specs:
+            players.append(RosterPlayer(name=name, specs=outcome.specs))
+        elif outcome.problem is None:
+            flexible.append(name)
+            unlinked.append(name)
+        else:
+            flexible.append(name)
+            notes.append(f"{name}: {outcome.problem}, flexible slot.")
+    if unlinked:
+        notes.insert(0, f"No linked GW2 account (flexible slots): {', '.join(unlinked)}.")
+    return Roster(players=tuple(players), flexible=tuple(flexible), notes=tuple(notes))
+
+
+@dataclass(frozen=True, slots=True)
+class _MemberOutcome:
+    specs: tuple[str, ...] = ()
+    # None with no specs: the member has no linked account.
+    problem: str | None = None
+
+
+async def _member_specs(
+    user_id: int,
+    *,
+    gw2: GW2Client,
+    key_lookup: KeyLookup,
+    catalogue: Catalogue,
+    gate: asyncio.Semaphore,
+    budget_s: float,
+    max_characters: int,
+) -> _MemberOutcome:
+    account = await key_lookup(user_id)
+    if account is None:
+        return _MemberOutcome()
+    try:
+        async with gate:
+            names = (await gw2.character_names(account.key, budget=budget_s)).value
+    except GW2APIError as error:
+        return _MemberOutcome(problem=_problem(error))
+    if not names:
+        return _MemberOutcome(problem="no characters on their account")
+
+    async def character(name: str) -> list[str]:
+        async with gate:
+            tabs = (await gw2.character_buildtabs(account.key, name, budget=budget_s)).value
+        specs: list[str] = []
+        profession = next((t.build.profession for t in tabs if t.build.profession), "")
+        if not profession:
+            async with gate:
+                core = (await gw2.character_core(account.key, name, budget=budget_s)).value
+            profession = core.profession
+        for tab in tabs or ():
+            specs.extend(specs_from_build(profession, tab.specialization_ids(), catalogue))
+        if not tabs:
+            specs.extend(specs_from_build(profession, (), catalogue))
+        return specs
+
+    results = await asyncio.gather(
+        *(character(n) for n in names[:max_characters]), return_exceptions=True
+    )
+    found: list[str] = []
+    first_error: GW2APIError | None = None
+    for result in results:
+        if isinstance(result, GW2APIError):
+            first_error = first_error or result
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            found.extend(s for s in result if s not in found)
+    if found:
+        return _MemberOutcome(specs=tuple(sorted(found)))
+    if first_error is not None:
+        return _MemberOutcome(problem=_problem(first_error))
+    return _MemberOutcome(problem="no known spec on their characters")
+
+
+def _problem(error: GW2APIError) -> str:
+    """Why a member's specs are unknown, in the commander's words (never the key)."""
+    if isinstance(error, MissingPermissionError):
+        return "their API key lacks the characters or builds permission"
+    if isinstance(error, InvalidKeyError):
+        return "the GW2 API rejected their key"
+    return "the GW2 API did not answer"
+
+
+def _unique_names(names: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    used: set[str] = set()
+    for raw in names:
+        base = " ".join(raw.split())[: MAX_NAME_LENGTH - 5] or "Player"
+        name, number = base, 1
+        while name.casefold() in used:
+            number += 1
+            name = f"{base} ({number})"
+        used.add(name.casefold())
+        out.append(name)
+    return out

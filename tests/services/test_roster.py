@@ -1,0 +1,194 @@
+"""Rosters for /compose: the typed-list parser and the voice roster from linked characters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from services.composer import default_catalogue
+from services.gw2 import GW2Client
+from services.roster import (
+    LinkedAccount,
+    RosterError,
+    VoiceMember,
+    gather_voice_roster,
+    parse_roster,
+    specs_from_build,
+)
+from tests.fakes.gw2_api import FakeCharacter, FakeGW2API, Fault, InstantClock
+
+KEY_ANN = "AAAAAAAA-0000-0000-0000-000000000000AAAAAAAA-0000-0000-0000-000000000001"
+KEY_BOB = "BBBBBBBB-0000-0000-0000-000000000000BBBBBBBB-0000-0000-0000-000000000002"
+KEY_NO_BUILDS = "CCCCCCCC-0000-0000-0000-000000000000CCCCCCCC-0000-0000-0000-000000000003"
+KEY_UNKNOWN = "DDDDDDDD-0000-0000-0000-000000000000DDDDDDDD-0000-0000-0000-000000000004"
+
+
+# --------------------------------------------------------------------------------- typed rosters
+
+
+def test_parse_reads_players_specs_and_flexible_slots() -> None:
+    roster = parse_roster("Alice: firebrand, Scrapper; Bob: herald\nCarol; Dave: any")
+    assert [(p.name, p.specs) for p in roster.players] == [
+        ("Alice", ("firebrand", "scrapper")),
+        ("Bob", ("herald",)),
+    ]
+    assert roster.flexible == ("Carol", "Dave")
+    assert roster.headcount == 4
+
+
+def test_parse_accepts_specialization_ids_and_profession_names() -> None:
+    roster = parse_roster("Zoë: 62 / guardian; Max: Necromancer, scourge, Scourge")
+    assert roster.players[0].specs == ("firebrand", "guardian")
+    assert roster.players[1].specs == ("necromancer", "scourge")
+
+
+def test_parse_suggests_the_closest_spec_for_a_typo() -> None:
+    with pytest.raises(RosterError) as caught:
+        parse_roster("Alice: firebrnd; Bob: herald")
+    message = str(caught.value)
+    assert "firebrnd" in message
+    assert "Alice" in message
+    assert "Did you mean Firebrand?" in message
+
+
+def test_parse_explains_an_unknown_spec_without_a_close_match() -> None:
+    with pytest.raises(RosterError, match="such as firebrand"):
+        parse_roster("Alice: qqqqqq")
+
+
+def test_parse_rejects_duplicates_empty_input_and_a_spec_given_as_a_name() -> None:
+    with pytest.raises(RosterError, match="twice"):
+        parse_roster("Alice: herald; alice: scourge")
+    with pytest.raises(RosterError, match="empty"):
+        parse_roster(" ; \n ")
+    with pytest.raises(RosterError, match="name first"):
+        parse_roster("firebrand; scrapper")
+    with pytest.raises(RosterError, match="no player name"):
+        parse_roster(": herald")
+
+
+# --------------------------------------------------------------------------------- builds
+
+
+def test_specs_from_build_keeps_core_and_own_elites_only() -> None:
+    catalogue = default_catalogue()
+    # Zeal (42) and Radiance (16) are core lines; 62 Firebrand; 43 Scrapper is an engineer spec.
+    assert specs_from_build("Guardian", [42, 16, 62], catalogue) == ["guardian", "firebrand"]
+    assert specs_from_build("Guardian", [42, 16, 43], catalogue) == ["guardian"]
+    assert specs_from_build("", [62], catalogue) == []
+    assert specs_from_build("Jade Bot", [62], catalogue) == []
+
+
+# --------------------------------------------------------------------------------- voice rosters
+
+
+@pytest.fixture
+async def gw2_fake() -> AsyncIterator[FakeGW2API]:
+    async with FakeGW2API(clock=InstantClock()) as fake:
+        fake.add_key(
+            KEY_ANN,
+            account_name="Ann.1234",
+            characters=[
+                FakeCharacter("Ann Fire", "Guardian", [62, 27]),
+                FakeCharacter("Ann Wrench", "Engineer", [43]),
+            ],
+        )
+        fake.add_key(
+            KEY_BOB,
+            account_name="Bob.5678",
+            characters=[FakeCharacter("Bob Plague", "Necromancer", [60, None])],
+        )
+        fake.add_key(
+            KEY_NO_BUILDS,
+            permissions=["account", "characters"],
+            account_name="Cid.9999",
+            characters=[FakeCharacter("Cid", "Warrior", [61])],
+        )
+        yield fake
+
+
+@pytest.fixture
+async def gw2(gw2_fake: FakeGW2API) -> AsyncIterator[GW2Client]:
+    async with aiohttp.ClientSession() as session:
+        yield GW2Client(session, base_url=gw2_fake.base_url, clock=InstantClock())
+
+
+ACCOUNTS = {
+    1: LinkedAccount("Ann.1234", KEY_ANN),
+    2: LinkedAccount("Bob.5678", KEY_BOB),
+    4: LinkedAccount("Cid.9999", KEY_NO_BUILDS),
+    5: LinkedAccount("Dee.0000", KEY_UNKNOWN),
+}
+
+
+async def lookup(user_id: int) -> LinkedAccount | None:
+    return ACCOUNTS.get(user_id)
+
+
+async def test_voice_roster_reads_specs_from_characters(gw2: GW2Client) -> None:
+    members = [VoiceMember(1, "Ann"), VoiceMember(2, "Bob"), VoiceMember(3, "Carol")]
+    roster = await gather_voice_roster(members, gw2=gw2, key_lookup=lookup)
+    assert {p.name: p.specs for p in roster.players} == {
+        "Ann": ("dragonhunter", "engineer", "firebrand", "guardian", "scrapper"),
+        "Bob": ("necromancer", "scourge"),
+    }
+    assert roster.flexible == ("Carol",)
+    assert roster.notes == ("No linked GW2 account (flexible slots): Carol.",)
+
+
+async def test_failing_keys_become_flexible_slots_with_a_note(gw2: GW2Client) -> None:
+    members = [VoiceMember(4, "Cid"), VoiceMember(5, "Dee"), VoiceMember(1, "Ann")]
+    roster = await gather_voice_roster(members, gw2=gw2, key_lookup=lookup)
+    assert [p.name for p in roster.players] == ["Ann"]
+    assert roster.flexible == ("Cid", "Dee")
+    notes = " ".join(roster.notes)
+    assert "Cid: their API key lacks the characters or builds permission" in notes
+    assert "Dee: the GW2 API rejected their key" in notes
+    assert KEY_UNKNOWN not in notes
+
+
+async def test_duplicate_display_names_are_told_apart(gw2: GW2Client) -> None:
+    members = [VoiceMember(1, "Sam"), VoiceMember(2, "Sam")]
+    roster = await gather_voice_roster(members, gw2=gw2, key_lookup=lookup)
+    assert [p.name for p in roster.players] == ["Sam", "Sam (2)"]
+
+
+async def test_a_slow_api_makes_flexible_slots_within_the_budget(
+    gw2: GW2Client, gw2_fake: FakeGW2API
+) -> None:
+    gw2_fake.script("/v2/characters", Fault.slow(1.0, times=None))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    roster = await gather_voice_roster(
+        [VoiceMember(1, "Ann")], gw2=gw2, key_lookup=lookup, budget_s=0.3
+    )
+    assert loop.time() - started < 1.5
+    assert roster.flexible == ("Ann",)
+    assert "too slow" in roster.notes[0]
+
+
+async def test_requests_are_bounded_by_the_concurrency_limit(
+    gw2: GW2Client, gw2_fake: FakeGW2API
+) -> None:
+    in_flight = 0
+    peak = 0
+    original = gw2.character_buildtabs
+
+    async def counting(key: str, name: str, **kwargs: object) -> object:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            await asyncio.sleep(0.01)
+            return await original(key, name, **kwargs)  # type: ignore[arg-type]
+        finally:
+            in_flight -= 1
+
+    gw2.character_buildtabs = counting  # type: ignore[method-assign,assignment]
+    members = [VoiceMember(1, f"Ann {i}") for i in range(6)]
+    roster = await gather_voice_roster(members, gw2=gw2, key_lookup=lookup, concurrency=2)
+    assert len(roster.players) == 6
+    assert peak <= 2
