@@ -3,8 +3,10 @@
     .venv/bin/python -m benchmarks.composer [--runs 40] [--mode zerg]
 
 Rosters are seeded random: each player can play 1–6 specs drawn from the whole catalogue.
-The gap is ``(bound - score) / bound`` with HiGHS's proven bound (0 when proven optimal).
-Goal on the dev machine: p99 < 250 ms and gap <= 1 % in every case.
+The gap is the optimizer's reported ``(bound - score) / bound`` with the proven bound (0 when
+proven optimal; a heuristic fallback has no bound and shows as nan). ``goal`` says whether the
+case meets p99 < 250 ms and max gap <= 1 % (the goal on the dev machine). With 40 runs the p99
+is the slowest run.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     optimize(ComposeRequest(size=5))  # import and first-call costs out of the figures
     print(f"mode={args.mode} runs={args.runs} (wall time of optimize(), incl. model build)")
-    print(f"{'case':<14}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'max gap':>10}  methods")
+    print(f"{'case':<14}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'max gap':>10}  goal  methods")
     for size in (5, 15, 30, 50):
         for kind in ("free", "roster"):
             times: list[float] = []
@@ -56,12 +58,15 @@ def main() -> None:
                 methods[key] = methods.get(key, 0) + 1
             known = [g for g in gaps if g == g]
             gap = max(known) if len(known) == len(gaps) else float("nan")
+            p99 = percentile(times, 0.99)
+            ok = "yes" if p99 < 0.25 and gap <= 0.01 else "NO"
             print(
                 f"{kind + ' ' + str(size):<14}"
                 f"{statistics.median(times) * 1000:>9.1f}"
-                f"{percentile(times, 0.99) * 1000:>9.1f}"
+                f"{p99 * 1000:>9.1f}"
                 f"{max(times) * 1000:>9.1f}"
-                f"{gap * 100:>9.2f}%  " + ", ".join(f"{k}×{v}" for k, v in sorted(methods.items()))
+                f"{gap * 100:>9.3f}%  {ok:<4}  "
+                + ", ".join(f"{k}×{v}" for k, v in sorted(methods.items()))
             )
 
 

@@ -188,7 +188,10 @@ class SolveInfo(BaseModel):
     model_config = _FROZEN
 
     method: Literal["milp", "heuristic"]
-    status: Literal["optimal", "node_limit", "time_limit", "infeasible_exclusions"]
+    # optimal: proven best; within_gap: proven within ``gap`` of the best (the 1 % target);
+    # node_limit: the search budget ran out, ``gap`` is what was proven; time_limit /
+    # infeasible_exclusions: the deterministic heuristic plan, no bound.
+    status: Literal["optimal", "within_gap", "node_limit", "time_limit", "infeasible_exclusions"]
     score: int
     bound: float | None
     gap: float | None

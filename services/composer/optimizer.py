@@ -1,30 +1,34 @@
-"""The squad optimizer: an exact integer model over *party patterns*, a greedy warm start and a
-deterministic local-search fallback.
+"""The squad optimizer: an integer model over spec *profiles*, solved in deterministic stages,
+with a deterministic local-search fallback.
 
 Formulation (details in ``docs/composer.md``):
 
 * Players only matter through the options (spec × role) they can play, so the model counts
-  ``x[c, o]`` = players of class ``c`` playing option ``o``; the free roster is a single class.
+  ``x[pool, spec]`` and ``y[o]`` = slots playing option ``o``; the free roster is a single pool.
 * Inside a subgroup only the *profile* of an option matters (the weighted needs it covers), so each
   subgroup ``g`` holds counts ``v[g, p]`` of profiles; options without a profile are fillers.
 * ``cover[g, b] <= sum of v[g, p] over profiles p that give need b``; squad-wide needs are
-  ``u[t] <= sum a[o, t] * N[o]`` capped at the target. Objective = the integer plan score.
-* Subgroups of equal size are interchangeable: they are ordered by (coverage, profile key), which
-  removes the symmetry that made the player × subgroup × spec model slow.
+  ``u[t] <= sum a[o, t] * y[o]`` capped at the target. Objective = the integer plan score.
+* The *aggregated* model pools the subgroups of one size (``cover`` counts how many of them cover
+  ``b``): a symmetry-free relaxation whose optimum is a proven upper bound.
 
-The solver runs with one thread, a fixed seed and a deterministic node budget; the wall-clock
-limit is only a safety net. If it fires, the deterministic fallback (greedy + local search) is
-used instead of whatever the solver had, so the same input always gives the same plan.
+Stages: aggregated model → pack its composition into subgroups + local search → (if not yet
+proven optimal) RINS around that plan → the per-subgroup model from that plan, stopped once
+optimality is proven or, after a fixed number of HiGHS limit checks, once the proven gap is at
+most 1 %. HiGHS runs with one thread and a fixed seed; every stop rule is a count, never a clock,
+so the same input gives the same plan. The wall-clock limit is only a safety net: if it fires,
+the deterministic fallback (greedy + local search) is used instead of whatever the solver had.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import highspy
 import numpy as np
@@ -32,7 +36,14 @@ import numpy as np
 from services.composer.catalogue import Catalogue
 from services.composer.models import ComposeRequest, OptimizeResult, Plan, SolveInfo
 from services.composer.problem import Problem, resolve
-from services.composer.scoring import RawPlan, build_plan, parse_signature, raw_score, signature_of
+from services.composer.scoring import (
+    RawPlan,
+    build_plan,
+    composition,
+    parse_signature,
+    raw_score,
+    signature_of,
+)
 
 __all__ = [
     "DEFAULT_NODE_LIMIT",
@@ -47,6 +58,14 @@ log = logging.getLogger(__name__)
 DEFAULT_TIME_LIMIT_S = 3.0
 DEFAULT_NODE_LIMIT = 20_000
 _SEED = 20240720
+# The exact model stops once optimality is proven or, after _MIN_CHECKS of HiGHS's limit checks
+# (a deterministic measure of effort), once the proven gap is at most _GAP_TARGET.
+_GAP_TARGET = 0.01
+_MIN_CHECKS = 3
+_MIN_CHECKS_SMALL = 40  # squads of up to _SMALL players: proving optimality is cheap
+_SMALL = 20
+_RINS_NODES = 500
+_EPS = 1e-6
 
 # A slot while searching: (player or None, class index, option index).
 _Slot = tuple[str | None, int, int]
@@ -104,18 +123,21 @@ def solve_problem(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     node_limit: int = DEFAULT_NODE_LIMIT,
 ) -> OptimizeResult:
-    """Solve a resolved problem: greedy warm start, exact model, deterministic fallback."""
+    """Solve a resolved problem: aggregated model, disaggregation, exact model, fallback.
+
+    ``time_limit_s <= 0`` skips the solver and returns the deterministic fallback.
+    """
     started = time.perf_counter()
     excluded = [
         c for c in (parse_signature(problem, s) for s in sorted(set(exclude))) if c is not None
     ]
-    excluded_sigs = {signature_of(problem, [[(None, o) for o in c.elements()]]) for c in excluded}
-    warm = _greedy(problem)
-    if _signature(problem, warm) in excluded_sigs:
-        warm = _local_search(problem, warm, excluded_sigs, max_rounds=50)
-    outcome = _Milp(problem, excluded).solve(warm, time_limit_s, node_limit)
+    outcome = (
+        _solve_exact(problem, excluded, started + time_limit_s, node_limit)
+        if time_limit_s > 0
+        else _Outcome("time_limit", None, None, 0)
+    )
     method: Literal["milp", "heuristic"]
-    status: Literal["optimal", "node_limit", "time_limit", "infeasible_exclusions"]
+    status: Literal["optimal", "within_gap", "node_limit", "time_limit", "infeasible_exclusions"]
     if outcome.status in {"optimal", "node_limit"} and outcome.raw is not None:
         raw = outcome.raw
         method = "milp"
@@ -124,14 +146,16 @@ def solve_problem(
     else:
         if outcome.status == "time_limit":
             log.warning(
-                "composer solver hit its %.1fs time limit; using the heuristic", time_limit_s
+                "composer solver hit its %.2fs time limit; using the heuristic", time_limit_s
             )
-        raw = _to_raw(_local_search(problem, warm, excluded_sigs, max_rounds=200))
+        raw = _to_raw(_fallback(problem, excluded))
         method = "heuristic"
         status = "infeasible_exclusions" if outcome.status == "infeasible" else "time_limit"
         bound = None
     plan = build_plan(problem, raw)
     gap = None if bound is None else max(0.0, (bound - plan.score) / max(1.0, abs(bound)))
+    if status == "node_limit" and gap is not None and gap <= _GAP_TARGET:
+        status = "within_gap"
     info = SolveInfo(
         method=method,
         status=status,
@@ -142,6 +166,89 @@ def solve_problem(
         seconds=round(time.perf_counter() - started, 6),
     )
     return OptimizeResult(plan=plan, solve=info)
+
+
+def _solve_exact(
+    problem: Problem, excluded: Sequence[Counter[int]], deadline: float, node_limit: int
+) -> _Outcome:
+    """The deterministic stages; any wall-clock limit makes the whole result a time limit.
+
+    1. The *aggregated* model (subgroups of equal size pooled) is a relaxation without the
+       subgroup symmetry: its optimum is a proven upper bound and its composition a good start.
+    2. That composition is packed into subgroups and improved by local search.
+    3. If that plan is more than 0.8 × ``_GAP_TARGET`` below the bound: RINS around it.
+    4. Unless the plan already meets the bound (or, for large rosters, is already within
+       ``_GAP_TARGET`` of it), the per-subgroup model continues from it and stops when
+       optimality is proven or, after ``min_checks`` HiGHS limit checks, when the proven gap
+       (against the better of both models' bounds) is at most ``_GAP_TARGET``.
+       The result's status is ``optimal`` only when the plan meets the proven bound, otherwise
+       ``node_limit`` with that proven bound and gap.
+    """
+    agg = _Milp(problem, excluded, aggregate=True)
+    first = agg.run(deadline, node_limit)
+    if first.status in {"infeasible", "time_limit"} or first.values is None:
+        return _Outcome(first.status, None, None, first.nodes)
+    nodes = first.nodes
+    bound = _floor(first.bound)
+    state = _pack(problem, [pair for _, pairs in agg._pairs(first.values) for pair in pairs])
+    allowed = agg.allowed_options()
+    state = _improve(problem, state, excluded, allowed)
+    goal = math.ceil((1 - _GAP_TARGET * 0.8) * bound) if math.isfinite(bound) else 0
+    scorer = _Scorer(problem)
+    score = _state_score(scorer, state)
+    if _composition(state) in excluded:  # cannot happen: packing keeps the composition
+        score = -1
+    if score >= bound:
+        return _Outcome("optimal", _to_raw(state), float(score), nodes)
+    full = _Milp(problem, excluded)
+    if score < goal:
+        state, score, extra = full.neighbourhood(state, score, deadline, goal)
+        nodes += extra
+    small = problem.size <= _SMALL or not problem.has_roster
+    if not small and score >= 0 and bound - score <= _GAP_TARGET * bound:
+        # Large rosters: proven within the target already, as step 4 would accept at once.
+        return _Outcome("node_limit", _to_raw(state), bound, nodes)
+    second = full.run(
+        deadline,
+        node_limit,
+        warm=state if score >= 0 else None,
+        known_bound=bound,
+        min_checks=_MIN_CHECKS_SMALL if small else _MIN_CHECKS,
+    )
+    nodes += second.nodes
+    if second.status == "time_limit":
+        return _Outcome("time_limit", None, None, nodes)
+    if second.status == "infeasible":  # only when stage 2 is excluded, which cannot happen
+        return _Outcome("infeasible", None, None, nodes)
+    raw = _to_raw(state)
+    if second.values is not None:
+        bound = min(bound, _floor(second.bound))
+        candidate = full._raw(second.values)
+        value = sum(raw_score(problem, candidate))
+        if value > score and composition(candidate) not in excluded:
+            raw, score = candidate, value
+    if score < 0:
+        return _Outcome("time_limit", None, None, nodes)
+    bound = max(bound, score)
+    return _Outcome("optimal" if score >= bound else "node_limit", raw, bound, nodes)
+
+
+def _floor(bound: float) -> float:
+    """A proven bound rounded down to the integer scores (infinite stays infinite)."""
+    return float(math.floor(bound + _EPS)) if math.isfinite(bound) else bound
+
+
+def _fallback(problem: Problem, excluded: Sequence[Counter[int]]) -> list[list[_Slot]]:
+    """The deterministic heuristic plan: greedy, then local search (never an excluded plan)."""
+    state = _improve(problem, _greedy(problem), excluded, None)
+    if _composition(state) in excluded:
+        sigs = {signature_of(problem, [[(None, o) for o in c.elements()]]) for c in excluded}
+        state = _local_search(problem, state, sigs, max_rounds=50)
+    return state
+
+
+def _composition(state: Sequence[Sequence[_Slot]]) -> Counter[int]:
+    return Counter(o for group in state for _, _, o in group)
 
 
 def _signature(problem: Problem, state: Sequence[Sequence[_Slot]]) -> str:
@@ -316,6 +423,197 @@ def _local_search(
     return state
 
 
+def _pack(problem: Problem, pairs: Sequence[tuple[int, int]]) -> list[list[_Slot]]:
+    """Place (class, option) units into subgroups: richest profiles first, largest gain."""
+    weights, profiles, sizes = problem.weights, problem.profiles, problem.sizes
+    groups: list[list[_Slot]] = [[] for _ in sizes]
+    counts: list[Counter[str]] = [Counter() for _ in sizes]
+    names = {ci: list(c.players) for ci, c in enumerate(problem.classes)}
+    order = sorted(
+        pairs,
+        key=lambda t: (
+            -sum(weights[b] for b in profiles[t[1]]),
+            problem.options[t[1]].key,
+            problem.classes[t[0]].key,
+        ),
+    )
+    for ci, o in order:
+        best: tuple[int, int, int] | None = None
+        for g, size in enumerate(sizes):
+            if len(groups[g]) < size:
+                gain = size * sum(weights[b] for b in profiles[o] if not counts[g][b])
+                cand = (gain, -len(groups[g]), -g)
+                if best is None or cand > best:
+                    best = cand
+        assert best is not None  # the model never places more units than there are slots
+        g = -best[2]
+        groups[g].append((names[ci].pop(0) if names[ci] else None, ci, o))
+        counts[g].update(profiles[o])
+    return groups
+
+
+def _improve(
+    problem: Problem,
+    start: Sequence[Sequence[_Slot]],
+    excluded: Sequence[Counter[int]],
+    allowed: Sequence[Sequence[int]] | None,
+    *,
+    max_rounds: int = 500,
+) -> list[list[_Slot]]:
+    """Fast best-improvement local search with incremental scores; deterministic.
+
+    Moves: re-spec a slot (``allowed[class]`` options, default: all the class can play), bring a
+    benched player in for a slot of an optional class, swap two slots across subgroups. A move
+    that makes the composition an excluded one is never taken. Needs are bit masks, so a swap is
+    scored with a few integer operations.
+    """
+    sizes, targets, classes = problem.sizes, problem.targets, problem.classes
+    needs = sorted(problem.weights)
+    weigh = _MaskWeight([problem.weights[b] for b in needs])
+    mask = [sum(1 << k for k, b in enumerate(needs) if b in prof) for prof in problem.profiles]
+    bits = [[k for k in range(len(needs)) if m >> k & 1] for m in mask]
+    options = allowed if allowed is not None else [c.options for c in classes]
+    squad = [{n: a for n, a in o.squad.items() if n in targets and a > 0} for o in problem.options]
+    pref = [o.preference for o in problem.options]
+    flat = [(player, ci, o, g) for g, group in enumerate(start) for player, ci, o in group]
+    who = [t[0] for t in flat]
+    cls = [t[1] for t in flat]
+    opt = [t[2] for t in flat]
+    grp = [t[3] for t in flat]
+    counts = [[0] * len(needs) for _ in sizes]
+    totals: Counter[str] = Counter()
+    comp: Counter[int] = Counter(opt)
+    for o, g in zip(opt, grp, strict=True):
+        for k in bits[o]:
+            counts[g][k] += 1
+        totals.update(squad[o])
+    covered = [0] * len(sizes)  # needs with at least one provider in the subgroup
+    single = [0] * len(sizes)  # needs with exactly one provider
+
+    def refresh(g: int) -> None:
+        row = counts[g]
+        covered[g] = sum(1 << k for k, n in enumerate(row) if n)
+        single[g] = sum(1 << k for k, n in enumerate(row) if n == 1)
+
+    def place(g: int, o: int, sign: int) -> None:
+        for k in bits[o]:
+            counts[g][k] += sign
+
+    for g in range(len(sizes)):
+        refresh(g)
+    placed = set(who)
+    bench = {
+        ci: [p for p in c.players if p not in placed]
+        for ci, c in enumerate(classes)
+        if not c.required
+    }
+
+    def cover_gain(g: int, lose: int, get: int) -> int:
+        return weigh(get & ~lose & ~covered[g]) - weigh(lose & ~get & single[g])
+
+    def respec_gain(g: int, o: int, new: int) -> int:
+        gain = pref[new] - pref[o] + sizes[g] * cover_gain(g, mask[o], mask[new])
+        for need in squad[o].keys() | squad[new].keys():
+            target, weight = targets[need]
+            have = totals[need]
+            now = have - squad[o].get(need, 0) + squad[new].get(need, 0)
+            gain += weight * (min(now, target) - min(have, target))
+        return gain
+
+    def allowed_comp(o: int, new: int) -> bool:
+        if not excluded:
+            return True
+        comp[o] -= 1
+        comp[new] += 1
+        ok = comp not in excluded
+        comp[o] += 1
+        comp[new] -= 1
+        return ok
+
+    n = len(opt)
+    for _ in range(max_rounds):
+        best = 0
+        move: tuple[int, int, int, int] | None = None  # (kind, slot, other slot or class, option)
+        for i in range(n):
+            ci, o, g = cls[i], opt[i], grp[i]
+            for new in options[ci]:
+                if new != o:
+                    gain = respec_gain(g, o, new)
+                    if gain > best and allowed_comp(o, new):
+                        best, move = gain, (0, i, ci, new)
+            if ci in bench:
+                for cj, waiting in bench.items():
+                    if cj == ci or not waiting:
+                        continue
+                    for new in options[cj]:
+                        gain = respec_gain(g, o, new)
+                        if gain > best and allowed_comp(o, new):
+                            best, move = gain, (1, i, cj, new)
+        for i in range(n):
+            gi, mi = grp[i], mask[opt[i]]
+            cov_i, one_i, size_i = ~covered[gi], single[gi], sizes[gi]
+            for j in range(i + 1, n):
+                gj, mj = grp[j], mask[opt[j]]
+                if gi == gj or mi == mj:
+                    continue
+                gain = size_i * (weigh(mj & ~mi & cov_i) - weigh(mi & ~mj & one_i)) + sizes[gj] * (
+                    weigh(mi & ~mj & ~covered[gj]) - weigh(mj & ~mi & single[gj])
+                )
+                if gain > best:
+                    best, move = gain, (2, i, j, -1)
+        if move is None:
+            break
+        kind, i, j, new = move
+        if kind == 2:
+            gi, gj = grp[i], grp[j]
+            place(gi, opt[i], -1)
+            place(gi, opt[j], 1)
+            place(gj, opt[j], -1)
+            place(gj, opt[i], 1)
+            grp[i], grp[j] = gj, gi
+            refresh(gi)
+            refresh(gj)
+            continue
+        player, ci, o, g = who[i], cls[i], opt[i], grp[i]
+        place(g, o, -1)
+        place(g, new, 1)
+        refresh(g)
+        totals.subtract(squad[o])
+        totals.update(squad[new])
+        comp[o] -= 1
+        comp[new] += 1
+        if kind == 1 and player is not None:
+            bench[ci] = sorted([*bench[ci], player])
+            who[i], cls[i] = bench[j].pop(0), j
+        opt[i] = new
+    out: list[list[_Slot]] = [[] for _ in sizes]
+    for player, ci, o, g in zip(who, cls, opt, grp, strict=True):
+        out[g].append((player, ci, o))
+    return out
+
+
+class _MaskWeight:
+    """Total weight of a bit mask of needs, by table look-up per byte."""
+
+    def __init__(self, weights: Sequence[int]) -> None:
+        self.tables = [
+            [
+                sum(w for k, w in enumerate(weights[base : base + 8]) if byte >> k & 1)
+                for byte in range(256)
+            ]
+            for base in range(0, max(1, len(weights)), 8)
+        ]
+        self.full = (1 << len(weights)) - 1
+
+    def __call__(self, mask: int) -> int:
+        mask &= self.full
+        total = 0
+        for table in self.tables:
+            total += table[mask & 255]
+            mask >>= 8
+        return total
+
+
 # --------------------------------------------------------------------------------------------
 # The exact model
 # --------------------------------------------------------------------------------------------
@@ -329,12 +627,29 @@ class _Outcome:
     nodes: int
 
 
+@dataclass
+class _Run:
+    status: str  # optimal | stopped | time_limit | infeasible
+    values: list[float] | None
+    bound: float
+    nodes: int
+
+
 class _Milp:
     """The pattern-count integer model for one problem (see the module docstring)."""
 
-    def __init__(self, problem: Problem, excluded: Sequence[Counter[int]]) -> None:
+    def __init__(
+        self, problem: Problem, excluded: Sequence[Counter[int]], *, aggregate: bool = False
+    ) -> None:
         self.problem = problem
         self.excluded = excluded
+        # Subgroups as (size, how many): one each, or pooled by size in the aggregated model.
+        sizes = Counter(problem.sizes)
+        self.groups: list[tuple[int, int]] = (
+            [(size, sizes[size]) for size in sorted(sizes, reverse=True)]
+            if aggregate
+            else [(size, 1) for size in problem.sizes]
+        )
         # Dominated specs/options never improve a plan, but exclusions may need them.
         self.prune = not excluded
         self.cost: list[float] = []
@@ -359,7 +674,7 @@ class _Milp:
         p = self.problem
         inf = highspy.kHighsInf
         n = p.size
-        sizes = p.sizes
+        groups = self.groups
         # Pools: classes merged when, after dropping dominated specs, they play the same specs.
         spec_of = [o.spec.key for o in p.options]
         self.pool_of: dict[int, int] = {}
@@ -420,30 +735,30 @@ class _Milp:
         )
         self.profile_list = profiles
         needs = sorted({b for prof in profiles for b in prof})
-        # v[g, k]: slots of subgroup g filled by profile k.
+        # v[g, k]: slots of subgroup g (aggregated: of the subgroups of one size) with profile k.
         self.v: dict[tuple[int, int], int] = {}
-        for g, size in enumerate(sizes):
+        for g, (size, many) in enumerate(groups):
             for k in range(len(profiles)):
-                self.v[(g, k)] = self._col(0, 0, size, True)
-        # cover[g, b]
+                self.v[(g, k)] = self._col(0, 0, size * many, True)
+        # cover[g, b]: subgroup g covers need b (aggregated: how many of them do).
         self.cover: dict[tuple[int, str], int] = {}
-        for g, size in enumerate(sizes):
+        for g, (size, many) in enumerate(groups):
             for b in needs:
-                self.cover[(g, b)] = self._col(p.weights[b] * size, 0, 1, True)
+                self.cover[(g, b)] = self._col(p.weights[b] * size, 0, many, True)
         # squad-wide needs.
         self.u: dict[str, int] = {}
         for need, (target, weight) in p.targets.items():
             self.u[need] = self._col(weight, 0, target, False)
-        for g, size in enumerate(sizes):
-            self._row({self.v[(g, k)]: 1.0 for k in range(len(profiles))}, 0, size)
+        for g, (size, many) in enumerate(groups):
+            self._row({self.v[(g, k)]: 1.0 for k in range(len(profiles))}, 0, size * many)
         for k, prof in enumerate(profiles):
-            entries: dict[int, float] = {self.v[(g, k)]: 1.0 for g in range(len(sizes))}
+            entries: dict[int, float] = {self.v[(g, k)]: 1.0 for g in range(len(groups))}
             for o, cols in by_option.items():
                 if p.profiles[o] == prof:
                     for col in cols:
                         entries[col] = -1.0
             self._row(entries, 0, 0)
-        for g in range(len(sizes)):
+        for g in range(len(groups)):
             for b in needs:
                 entries = {self.cover[(g, b)]: 1.0}
                 for k, prof in enumerate(profiles):
@@ -471,6 +786,54 @@ class _Milp:
                 entries[d] = float(n)
                 self._row(entries, -inf, count - 1 + n)
             self._row(dict.fromkeys(flags, 1.0), 1, inf)
+
+    def neighbourhood(
+        self, state: list[list[_Slot]], score: int, deadline: float, goal: int
+    ) -> tuple[list[list[_Slot]], int, int]:
+        """RINS: integer columns where ``state`` agrees with the LP relaxation are fixed and the
+        rest is searched (``_RINS_NODES`` nodes, stop at ``goal``). Returns the better plan."""
+        start = self._warm_values(state)
+        remaining = deadline - time.perf_counter()
+        if start is None or remaining <= 0:
+            return state, score, 0
+        h = self._highs(remaining, _RINS_NODES)
+        h.setOptionValue("solve_relaxation", True)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return state, score, 0
+        relaxed = list(h.getSolution().col_value)
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            return state, score, 0
+        h = self._highs(remaining, _RINS_NODES)
+        for col, (lp, value) in enumerate(zip(relaxed, start, strict=True)):
+            if self.integer[col] and abs(lp - value) < _EPS:
+                h.changeColBounds(col, value, value)
+        sol = highspy.HighsSolution()
+        sol.col_value = start
+        sol.value_valid = True
+        h.setSolution(sol)
+        h.setOptionValue("objective_target", float(goal))
+        h.run()
+        info = h.getInfo()
+        nodes = int(info.mip_node_count)
+        if (
+            h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
+            or info.primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible
+        ):
+            return state, score, nodes
+        raw = self._raw(list(h.getSolution().col_value))
+        value = sum(raw_score(self.problem, raw))
+        if value <= score or composition(raw) in self.excluded:
+            return state, score, nodes
+        names = {p: ci for ci, c in enumerate(self.problem.classes) for p in c.players}
+        better = [
+            [(p, names[p] if p is not None else self._open_class(), o) for p, o in g] for g in raw
+        ]
+        return better, int(value), nodes
+
+    def _open_class(self) -> int:
+        return next(ci for ci, c in enumerate(self.problem.classes) if c.is_open)
 
     def _highs(self, time_limit_s: float, node_limit: int) -> highspy.Highs:
         h = highspy.Highs()  # type: ignore[no-untyped-call]
@@ -511,35 +874,82 @@ class _Milp:
         h.passModel(lp)
         return h
 
-    def solve(
-        self, warm: Sequence[Sequence[_Slot]], time_limit_s: float, node_limit: int
-    ) -> _Outcome:
-        h = self._highs(time_limit_s, node_limit)
-        start = self._warm_values(warm)
-        if start is not None:
-            sol = highspy.HighsSolution()
-            sol.col_value = start
-            sol.value_valid = True
-            h.setSolution(sol)
+    def run(
+        self,
+        deadline: float,
+        node_limit: int,
+        *,
+        warm: Sequence[Sequence[_Slot]] | None = None,
+        known_bound: float | None = None,
+        min_checks: int = _MIN_CHECKS,
+    ) -> _Run:
+        """Solve; with ``known_bound``, stop early once the proven gap is small enough.
+
+        The early stop is decided in HiGHS's limit-check callback from the solver's own state
+        (how many checks so far, its incumbent, ``min(known_bound, its dual bound)``), so it is
+        as deterministic as the search itself.
+        """
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            return _Run("time_limit", None, math.inf, 0)
+        h = self._highs(remaining, node_limit)
+        if warm is not None:
+            start = self._warm_values(warm)
+            if start is not None:
+                sol = highspy.HighsSolution()
+                sol.col_value = start
+                sol.value_valid = True
+                h.setSolution(sol)
+        stopped = False
+        if known_bound is not None:
+            cap = known_bound
+            checks = 0
+
+            def check(event: Any) -> None:
+                nonlocal checks, stopped
+                checks += 1
+                primal = float(event.data_out.mip_primal_bound)
+                bound = min(cap, float(event.data_out.mip_dual_bound))
+                if not (math.isfinite(primal) and math.isfinite(bound)):
+                    return
+                if _floor(bound) <= primal or (
+                    checks >= min_checks and bound - primal <= _GAP_TARGET * abs(bound)
+                ):
+                    stopped = True
+                    event.interrupt()
+
+            h.cbMipInterrupt.subscribe(check)
         h.run()
         status = h.getModelStatus()
         info = h.getInfo()
         nodes = int(info.mip_node_count)
         ms = highspy.HighsModelStatus
         if status == ms.kInfeasible:
-            return _Outcome("infeasible", None, None, nodes)
+            return _Run("infeasible", None, -math.inf, nodes)
         if status == ms.kTimeLimit:
-            return _Outcome("time_limit", None, None, nodes)
+            return _Run("time_limit", None, math.inf, nodes)
+        bound = float(info.mip_dual_bound)
+        if not math.isfinite(bound):
+            bound = math.inf
         if info.primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
-            return _Outcome("time_limit", None, None, nodes)
+            return _Run("stopped", None, bound, nodes)
         values = list(h.getSolution().col_value)
-        label = "optimal" if status == ms.kOptimal else "node_limit"
-        bound = (
-            float(info.mip_dual_bound)
-            if label == "node_limit"
-            else float(info.objective_function_value)
-        )
-        return _Outcome(label, self._raw(values), bound, nodes)
+        if status == ms.kOptimal and not stopped:
+            bound = min(bound, float(info.objective_function_value) + 1 - _EPS)
+            return _Run("optimal", values, bound, nodes)
+        return _Run("stopped", values, bound, nodes)
+
+    def allowed_options(self) -> list[list[int]]:
+        """Per class, the options the model lets it play (dominated ones dropped)."""
+        p = self.problem
+        return [
+            [
+                o
+                for o in cls.options
+                if o in self.y and (self.pool_of[ci], p.options[o].spec.key) in self.x
+            ]
+            for ci, cls in enumerate(p.classes)
+        ]
 
     def _warm_values(self, warm: Sequence[Sequence[_Slot]]) -> list[float] | None:
         """Column values of a heuristic plan (None when it violates an exclusion)."""

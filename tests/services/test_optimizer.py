@@ -11,10 +11,12 @@ from services.composer import (
     ComposeRequest,
     CompositionError,
     Lock,
+    OptimizeResult,
     RosterPlayer,
     alternatives,
     default_catalogue,
     optimize,
+    optimizer,
     score_plan,
 )
 from services.composer.problem import resolve, subgroup_sizes
@@ -217,3 +219,98 @@ def test_every_mode_plans_a_full_squad() -> None:
         for size in (1, 3, 5, 12, 50):
             plan = optimize(ComposeRequest(size=size, mode=mode)).plan
             assert sum(len(g.slots) for g in plan.subgroups) == size
+
+
+def _check_valid(request: ComposeRequest, result: OptimizeResult) -> None:
+    plan = result.plan
+    assert len(plan.slots) == request.size
+    assert all(1 <= len(g.slots) <= 5 for g in plan.subgroups)
+    score = score_plan(plan, request)
+    assert score.valid, score.violations
+    assert score.total == plan.score == result.solve.score
+
+
+def _fallback_requests() -> list[ComposeRequest]:
+    specs = sorted(default_catalogue().specs)
+    rng = random.Random(5)
+    roster = tuple(
+        RosterPlayer(name=f"P{i}", specs=tuple(rng.sample(specs, rng.randint(1, 4))))
+        for i in range(34)
+    )
+    return [
+        ComposeRequest(size=30),
+        ComposeRequest(size=30, roster=roster[:30]),
+        ComposeRequest(size=12, roster=roster[:5], layout="fill"),
+        ComposeRequest(
+            size=25,
+            roster=roster,
+            locks=(Lock(player="P3", spec=roster[3].specs[0]),),
+        ),
+    ]
+
+
+@pytest.mark.parametrize("request_index", range(4))
+def test_fallback_when_the_time_limit_fires_is_valid_and_deterministic(
+    request_index: int,
+) -> None:
+    request = _fallback_requests()[request_index]
+    first = optimize(request, time_limit_s=0)
+    assert (first.solve.method, first.solve.status) == ("heuristic", "time_limit")
+    assert first.solve.bound is None
+    assert first.solve.gap is None
+    _check_valid(request, first)
+    for lock in request.locks:
+        slot = next(s for s in first.plan.slots if s.player == lock.player)
+        assert slot.spec == default_catalogue().resolve_spec(lock.spec).key  # type: ignore[union-attr]
+    again = optimize(request.model_copy(deep=True), time_limit_s=0)
+    assert again.plan.model_dump_json() == first.plan.model_dump_json()
+    exact = optimize(request)
+    assert first.plan.score <= exact.solve.bound  # type: ignore[operator]
+
+
+def test_fallback_when_the_solver_reports_a_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    def timed_out(self: optimizer._Milp, *args: object, **kwargs: object) -> optimizer._Run:
+        return optimizer._Run("time_limit", None, float("inf"), 0)
+
+    monkeypatch.setattr(optimizer._Milp, "run", timed_out)
+    request = _fallback_requests()[1]
+    result = optimize(request)
+    assert (result.solve.method, result.solve.status) == ("heuristic", "time_limit")
+    _check_valid(request, result)
+    assert optimize(request).plan.model_dump_json() == result.plan.model_dump_json()
+
+
+def test_fallback_never_returns_an_excluded_plan() -> None:
+    request = _fallback_requests()[0]
+    first = optimize(request, time_limit_s=0)
+    second = optimize(request, exclude=[first.plan.signature], time_limit_s=0)
+    assert second.solve.method == "heuristic"
+    assert second.plan.signature != first.plan.signature
+    _check_valid(request, second)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_large_rosters_report_an_honest_gap_of_at_most_one_percent(seed: int) -> None:
+    specs = sorted(default_catalogue().specs)
+    rng = random.Random(1000 + seed)
+    roster = tuple(
+        RosterPlayer(name=f"Player {i:02d}", specs=tuple(rng.sample(specs, rng.randint(1, 6))))
+        for i in range(50)
+    )
+    request = ComposeRequest(size=50, roster=roster)
+    result = optimize(request)
+    info = result.solve
+    assert info.method == "milp"
+    assert info.bound is not None
+    assert info.gap is not None
+    assert info.bound >= info.score
+    assert info.gap == pytest.approx((info.bound - info.score) / info.bound)
+    assert info.gap <= 0.01
+    if info.status == "optimal":
+        assert info.bound == info.score
+    else:
+        assert info.status == "within_gap"
+    _check_valid(request, result)
+    again = optimize(request.model_copy(deep=True))
+    assert again.plan.model_dump_json() == result.plan.model_dump_json()
+    assert again.solve.model_dump(exclude={"seconds"}) == info.model_dump(exclude={"seconds"})

@@ -80,3 +80,18 @@ def test_same_input_gives_byte_identical_plans(request: ComposeRequest) -> None:
     first = optimize(request).plan.model_dump_json()
     second = optimize(request.model_copy(deep=True)).plan.model_dump_json()
     assert first == second
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(requests())
+def test_the_deterministic_fallback_plan_is_valid(request: ComposeRequest) -> None:
+    result = optimize(request, time_limit_s=0)
+    assert (result.solve.method, result.solve.status) == ("heuristic", "time_limit")
+    plan = result.plan
+    assert len(plan.slots) == request.size
+    assert all(1 <= len(g.slots) <= 5 for g in plan.subgroups)
+    score = score_plan(plan, request)
+    assert score.valid, score.violations
+    assert score.total == plan.score
+    again = optimize(request.model_copy(deep=True), time_limit_s=0)
+    assert again.plan.model_dump_json() == plan.model_dump_json()
