@@ -61,6 +61,13 @@ class ResponseCache:
     def invalidate(self, key: CacheKey) -> None:
         self._entries.pop(key, None)
 
+    def invalidate_key_id(self, kid: str) -> int:
+        """Drop every answer fetched with the API key whose id is ``kid``; returns how many."""
+        doomed = [cache_key for cache_key in self._entries if cache_key[2] == kid]
+        for cache_key in doomed:
+            del self._entries[cache_key]
+        return len(doomed)
+
     def clear(self) -> None:
         self._entries.clear()
 

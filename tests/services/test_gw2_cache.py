@@ -311,3 +311,19 @@ async def test_after_recovery_fresh_values_come_back(
     assert not recovered.stale
     assert not recovered.from_cache
     assert recovered.fetched_at == clock.now()
+
+
+def test_invalidate_key_id_drops_only_that_keys_answers() -> None:
+    from datetime import UTC, datetime
+
+    from services.gw2.cache import CacheEntry, ResponseCache
+
+    cache = ResponseCache()
+    entry = CacheEntry("v", datetime(2026, 1, 1, tzinfo=UTC), 0.0, 10.0, 100.0)
+    cache.put(("/v2/account", (), "aaaa"), entry)
+    cache.put(("/v2/characters", (), "aaaa"), entry)
+    cache.put(("/v2/account", (), "bbbb"), entry)
+    cache.put(("/v2/wvw/matches", (("world", "11001"),), None), entry)
+    assert cache.invalidate_key_id("aaaa") == 2
+    assert len(cache) == 2
+    assert cache.get(("/v2/account", (), "bbbb"), 1.0) is not None

@@ -1,0 +1,280 @@
+"""Embeds and texts of key linking, ``/account`` and ``/characters`` (pure: values in, embed out).
+
+No function here receives a plaintext key: stored keys arrive as ``LinkedKey`` (masked prefix
+only), checked keys as ``KeyCheck``. User-written text (key names) is escaped before display.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+import discord
+
+from bot.storage.keys import LinkedKey
+from services.accounts import (
+    PROFESSION_ICONS,
+    AccountOverview,
+    CharacterRoster,
+    CharacterSummary,
+    KeyCheck,
+    format_played,
+)
+from services.keys import OPTIONAL_PERMISSIONS, PERMISSION_REASONS, REQUIRED_PERMISSIONS
+from services.keys.validation import APPLICATIONS_URL, OwnershipPolicy
+from services.secrets import SecretRedactor
+
+EMBED_COLOUR = discord.Colour(0xB4232B)  # ArenaNet red
+OK_COLOUR = discord.Colour.green()
+PROBLEM_COLOUR = discord.Colour.orange()
+CHARACTERS_PER_PAGE = 10
+MAX_KEYS_SHOWN = 10
+
+NO_KEY = "You haven't linked a GW2 API key yet: link one with /key add."
+CHECK_DMS = (
+    "I've sent you a DM with the steps. Paste your API key there, in our private chat — "
+    "never in a server channel."
+)
+DMS_CLOSED = (
+    "I can't DM you: your DMs are closed for this server. Either open them (right-click the "
+    "server icon → Privacy Settings → turn on Direct Messages) and run /key add again, or press "
+    "**Paste key privately** below: only you and I see what you type there."
+)
+INVALID_KEY = (
+    "ArenaNet doesn't accept this key: it was deleted, or it was copied incompletely. Copy it "
+    f"again from {APPLICATIONS_URL} and paste it here. Nothing was stored."
+)
+API_DOWN = (
+    "The GW2 API isn't answering right now, so I couldn't check your key. Nothing was stored: "
+    "paste it again in a few minutes."
+)
+DM_HINT = "To link a GW2 API key, run /key add: I'll tell you what to paste here."
+
+_redactor = SecretRedactor()
+
+
+def link_instructions(code: str, policy: OwnershipPolicy) -> discord.Embed:
+    """The DM that explains how to create a key, which permissions to tick and the code."""
+    required = "\n".join(f"• `{p}`: {PERMISSION_REASONS[p]}" for p in REQUIRED_PERMISSIONS)
+    optional = "\n".join(f"• `{p}`: {PERMISSION_REASONS[p]}" for p in OPTIONAL_PERMISSIONS)
+    ownership = (
+        "This server **requires** it: keys without the code are refused."
+        if policy == "required"
+        else "Optional, but with it your key shows as **verified owner**."
+    )
+    embed = discord.Embed(
+        title="Link your GW2 API key",
+        colour=EMBED_COLOUR,
+        description=(
+            f"1. Open {APPLICATIONS_URL} and press **New Key**.\n"
+            f"2. Name it so the name contains `{code}`.\n"
+            "3. Tick the permissions below, create the key and copy it.\n"
+            "4. Paste the key here, as a message in this chat."
+        ),
+    )
+    embed.add_field(name="Needed permissions", value=required, inline=False)
+    embed.add_field(name="Optional", value=optional, inline=False)
+    embed.add_field(name=f"Ownership code: {code}", value=ownership, inline=False)
+    embed.set_footer(text="The key is stored encrypted. Remove it any time with /key remove.")
+    return embed
+
+
+def checklist_embed(check: KeyCheck, *, linked: bool) -> discord.Embed:
+    """The checklist after a key was checked: format, each permission, ownership, account, team."""
+    checklist = check.checklist
+    what = "subtoken" if checklist.key_kind == "subtoken" else "API key"
+    embed = discord.Embed(
+        title=f"{what[0].upper()}{what[1:]} linked" if linked else f"{what} not linked",
+        colour=OK_COLOUR if linked else PROBLEM_COLOUR,
+    )
+    lines = [f"✅ Format: {what}"]
+    for permission in checklist.permissions:
+        mark = "✅" if permission.present else ("❌" if permission.required else "➖")
+        lines.append(f"{mark} `{permission.name}`: {permission.reason}")
+    lines.append(_ownership_line(check))
+    embed.add_field(name="Checks", value="\n".join(lines), inline=False)
+    embed.add_field(name="Account", value=plain(check.account_name or "unknown"))
+    embed.add_field(name="WvW team", value=plain(check.team or "unknown"))
+    if linked:
+        embed.description = (
+            "Done. /account and /characters now use this account; /key info shows your keys."
+        )
+        if checklist.optional_hint:
+            embed.add_field(name="Tip", value=checklist.optional_hint, inline=False)
+    elif checklist.how_to_fix:
+        embed.description = "Nothing was stored.\n" + checklist.how_to_fix
+    else:
+        embed.description = "Nothing was stored: I couldn't read the account of this key."
+    return embed
+
+
+def key_info_embed(keys: Sequence[LinkedKey]) -> discord.Embed:
+    """``/key info``: every linked account, the active one first."""
+    embed = discord.Embed(title="Your linked GW2 accounts", colour=EMBED_COLOUR)
+    for linked in keys[:MAX_KEYS_SHOWN]:
+        key_name = plain(linked.key_name, limit=60)
+        lines = [
+            f"Key: `{linked.masked}`" + (f" named “{key_name}”" if key_name else ""),
+            "Permissions: " + (", ".join(f"`{p}`" for p in linked.permissions) or "none"),
+            f"Linked {_when(linked.added_at)} · last validated {_when(linked.validated_at)}",
+        ]
+        if linked.ownership_verified:
+            lines.append("✅ Verified owner")
+        if not linked.valid:
+            lines.append("⚠️ ArenaNet rejects this key: link a new one with /key add.")
+        marker = " (active)" if linked.is_active else ""
+        embed.add_field(
+            name=f"{plain(linked.account_name, limit=200)}{marker}",
+            value="\n".join(lines),
+            inline=False,
+        )
+    if len(keys) > MAX_KEYS_SHOWN:
+        embed.set_footer(text=f"…and {len(keys) - MAX_KEYS_SHOWN} more.")
+    else:
+        embed.set_footer(text="Switch with /key switch · remove with /key remove")
+    return embed
+
+
+def account_embed(overview: AccountOverview) -> discord.Embed:
+    """``/account``: name, team, rank, access, guilds, created; hidden fields say why."""
+    embed = discord.Embed(title=plain(overview.name, limit=200), colour=EMBED_COLOUR)
+    embed.add_field(name="WvW team", value=_field(overview.team, overview.hidden.get("team")))
+    rank = f"{overview.wvw_rank:,}" if overview.wvw_rank is not None else None
+    embed.add_field(name="WvW rank", value=_field(rank, overview.hidden.get("wvw_rank")))
+    embed.add_field(name="Commander tag", value="yes" if overview.commander else "no")
+    embed.add_field(name="Access", value=", ".join(overview.access) or "unknown", inline=False)
+    guilds = "\n".join(
+        f"{plain(g.name, limit=80)} [{plain(g.tag, limit=10)}]" if g.tag else plain(g.name)
+        for g in overview.guilds
+    )
+    embed.add_field(name="Guilds", value=guilds or "none", inline=False)
+    if overview.created is not None:
+        embed.add_field(name="Created", value=discord.utils.format_dt(overview.created, "D"))
+    footer = "From the GW2 API"
+    if overview.stale:
+        footer += f" · cached copy from {overview.fetched_at:%H:%M} UTC (the API is down)"
+    embed.set_footer(text=footer)
+    return embed
+
+
+def character_pages(roster: CharacterRoster, account_name: str) -> list[discord.Embed]:
+    """``/characters``: pages of at most ``CHARACTERS_PER_PAGE`` characters, one field each."""
+    characters = roster.characters
+    if not characters:
+        embed = discord.Embed(
+            title=f"Characters of {plain(account_name, limit=200)}",
+            description="This account has no characters yet.",
+            colour=EMBED_COLOUR,
+        )
+        return [embed]
+    chunks = [
+        characters[i : i + CHARACTERS_PER_PAGE]
+        for i in range(0, len(characters), CHARACTERS_PER_PAGE)
+    ]
+    pages: list[discord.Embed] = []
+    for number, chunk in enumerate(chunks, start=1):
+        embed = discord.Embed(
+            title=f"Characters of {plain(account_name, limit=200)}", colour=EMBED_COLOUR
+        )
+        notes: list[str] = []
+        if roster.builds_hidden:
+            notes.append("Elite specs hidden: your key lacks the `builds` permission.")
+        if roster.total > len(characters):
+            notes.append(f"Showing {len(characters)} of {roster.total} characters.")
+        if notes:
+            embed.description = "\n".join(notes)
+        for character in chunk:
+            embed.add_field(**character_field(character), inline=False)
+        footer = f"Page {number}/{len(chunks)} · {len(characters)} characters"
+        if roster.stale:
+            footer += " · cached copy (the API is down)"
+        embed.set_footer(text=footer)
+        pages.append(embed)
+    return pages
+
+
+def character_field(character: CharacterSummary) -> dict[str, str]:
+    """``{"name": "🛡️ Name", "value": "Firebrand (Guardian) · level 80 · 34 h played"}``."""
+    icon = PROFESSION_ICONS.get(character.profession, "❔")
+    spec = (
+        f"{character.elite_spec} ({character.profession})"
+        if character.elite_spec
+        else character.profession or "unknown profession"
+    )
+    value = f"{spec} · level {character.level} · {format_played(character.age_seconds)} played"
+    if character.created is not None:
+        value += f" · created {discord.utils.format_dt(character.created, 'D')}"
+    return {"name": f"{icon} {plain(character.name, limit=200)}", "value": value}
+
+
+def invalid_key_notice(account_name: str) -> str:
+    """The one DM a user gets when their stored key is marked invalid."""
+    return (
+        f"Your GW2 API key for **{plain(account_name)}** stopped working: ArenaNet has rejected "
+        f"it for a while now (deleted or expired). Create a new key at {APPLICATIONS_URL} and "
+        "link it with /key add, or remove the old one with /key remove."
+    )
+
+
+def leak_notice(where: str, deleted: bool) -> str:
+    """The DM to someone who posted an API key in a server channel (never contains the key)."""
+    first = (
+        f"You posted a GW2 API key in {where}. I deleted the message, but others may have seen it"
+        if deleted
+        else f"You posted a GW2 API key in {where}, and I couldn't delete the message"
+    )
+    return (
+        f"{first}: the key is public now. Delete it at {APPLICATIONS_URL}, create a new one and "
+        "link it privately with /key add (paste it in our DM, never in a channel)."
+    )
+
+
+def leak_channel_notice(mention: str, deleted: bool) -> str:
+    """The short channel fallback when the author's DMs are closed (no key, no details)."""
+    removed = "I deleted a message" if deleted else "A message here contains a GW2 API key"
+    return (
+        f"{mention} {removed} with a GW2 API key in it. That key is public now: delete it on the "
+        "ArenaNet account page, create a new one, and link it with /key add."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _ownership_line(check: KeyCheck) -> str:
+    checklist = check.checklist
+    if checklist.ownership_verified:
+        return "✅ Ownership: verified owner (the code is in the key's name)"
+    required = checklist.ownership_policy == "required"
+    mark = "❌" if required else "➖"
+    state = (
+        "a different code in the key's name"
+        if checklist.ownership == "mismatch"
+        else ("no code in the key's name")
+    )
+    return f"{mark} Ownership: {state} ({'required' if required else 'optional'} here)"
+
+
+def _field(value: str | None, missing_permission: str | None) -> str:
+    if missing_permission is not None:
+        return f"Hidden: your key lacks the `{missing_permission}` permission."
+    return plain(value) if value else "unknown"
+
+
+def _when(stamp: str) -> str:
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return "at an unknown time"
+    return discord.utils.format_dt(moment, "R")
+
+
+def plain(text: str, *, limit: int = 100) -> str:
+    """User or API text made safe to show: no secrets, no markdown, no mentions, bounded."""
+    cleaned = _redactor.redact(text.replace("\n", " "))
+    escaped = discord.utils.escape_mentions(discord.utils.escape_markdown(cleaned))
+    # Mentions, channels and custom emoji render even in embeds; break their ``<@`` syntax.
+    escaped = re.sub(r"<([@#&:!a])", "<\u200b\\1", escaped)
+    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
