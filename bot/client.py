@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 M = TypeVar("M")
 
-EXTENSIONS: tuple[str, ...] = ("cogs.about", "cogs.account", "cogs.compose")
+EXTENSIONS: tuple[str, ...] = ("cogs.about", "cogs.account", "cogs.compose", "cogs.wvw")
 
 
 @dataclass(slots=True)

@@ -1,0 +1,613 @@
+"""``/wvw``: the live match of a team, its objectives, and every matchup of a region.
+
+The match and objectives messages carry buttons whose custom ids hold everything a click needs
+(``wvw:m:<team>:<view>``, ``wvw:o:<team>:<map>:<page>``); they are :class:`discord.ui.DynamicItem`
+classes registered in ``cog_load``, so buttons keep working on messages posted before a restart.
+
+Answers are sent at once when the data is cached (the common case: match data lives 30 s and is
+shared by every team of the match). When a GW2 call takes longer than ``defer_after`` the
+interaction is deferred first, so Discord's 3-second window is never missed; deferring on every
+call would cost an extra round trip to Discord on the fast path for nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import explain, send_error
+from services.errors import UserFacingError
+from services.gw2 import (
+    GW2APIError,
+    InvalidKeyError,
+    MissingPermissionError,
+    NotFoundError,
+)
+from services.gw2.models import Match
+from services.match_analysis import (
+    DEFAULT_FROZEN_AFTER,
+    FreezeTracker,
+    MatchSummary,
+    analyse_match,
+    skirmish_clock,
+)
+from services.teams import region_of, team_name
+
+from .team_options import resolve_team_option, team_autocomplete, world_names
+from .wvw_render import (
+    MAP_ORDER,
+    map_short_name,
+    objective_rows,
+    page_count,
+    page_rows,
+    render_match,
+    render_matchups,
+    render_objectives,
+)
+
+if TYPE_CHECKING:
+    from bot.client import GW2Bot
+
+log = logging.getLogger(__name__)
+
+DEFER_AFTER = 1.0
+GUILD_TAG_BUDGET = 2.0
+# Claiming guilds the API does not know (deleted guilds): not asked again for an hour.
+UNKNOWN_GUILD_SECONDS = 3600.0
+KEY_LINK_COMMAND = "/key add"
+DEFAULT_TEAM_COMMAND = "/settings team"
+
+MAP_CHOICES = [
+    app_commands.Choice(name="Eternal Battlegrounds (EBG)", value="Center"),
+    app_commands.Choice(name="Red Borderlands (Red BL)", value="RedHome"),
+    app_commands.Choice(name="Blue Borderlands (Blue BL)", value="BlueHome"),
+    app_commands.Choice(name="Green Borderlands (Green BL)", value="GreenHome"),
+]
+REGION_CHOICES = [
+    app_commands.Choice(name="NA (North America)", value="na"),
+    app_commands.Choice(name="EU (Europe)", value="eu"),
+]
+# Button ids: "ov" for the overview, else the map (short so custom ids stay tiny).
+VIEW_KEYS: Mapping[str, str | None] = {
+    "ov": None,
+    "ebg": "Center",
+    "red": "RedHome",
+    "blue": "BlueHome",
+    "green": "GreenHome",
+}
+VIEW_KEY_BY_MAP = {map_type: key for key, map_type in VIEW_KEYS.items() if map_type}
+OBJECTIVE_MAP_KEYS: Mapping[str, str | None] = {"all": None, **{m: m for m in MAP_ORDER}}
+
+
+class NoTeamError(UserFacingError):
+    """No ``team`` option, no linked account team and no server default."""
+
+    def __init__(self, *, in_guild: bool) -> None:
+        ways = [
+            "pick one with the `team` option",
+            f"link your GW2 account with `{KEY_LINK_COMMAND}` so I use your team",
+        ]
+        if in_guild:
+            ways.append(
+                f"ask an admin to set this server's default team with `{DEFAULT_TEAM_COMMAND}`"
+            )
+        super().__init__("Which team? " + _sentence(ways))
+
+
+class TeamNotInMatchError(UserFacingError):
+    """The API knows no running match for the team (between weekly matchups, or a bad id)."""
+
+    def __init__(self, team_id: int) -> None:
+        name = team_name(team_id) or f"Team {team_id}"
+        super().__init__(
+            f"{name} ({team_id}) isn't in a running WvW match right now. "
+            "If the weekly reset just happened, try again in a few minutes."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenTeam:
+    """The team a command is about, and a note when it is not the one the player expected."""
+
+    team_id: int
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveMatch:
+    """A team's match, analysed as of ``now``."""
+
+    match: Match
+    summary: MatchSummary
+    fetched_at: datetime
+    stale: bool
+    now: datetime
+
+
+@dataclass(slots=True)
+class _Analysed:
+    match: Match
+    last_changed_at: datetime
+    summary: MatchSummary
+
+
+class WvW(commands.GroupCog, group_name="wvw"):
+    """Live World-vs-World matches: scores, maps, objectives and matchups."""
+
+    def __init__(self, bot: GW2Bot) -> None:
+        self.bot = bot
+        self.freeze = FreezeTracker()
+        self.defer_after = DEFER_AFTER
+        self._analysed: dict[str, _Analysed] = {}
+        self._unknown_guilds: dict[str, float] = {}
+        self._answers: dict[tuple[int, str | None], tuple[int, discord.Embed, discord.ui.View]] = {}
+        self._views: dict[tuple[int, str | None], discord.ui.View] = {}
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(MatchViewButton, ObjectivesPageButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(MatchViewButton, ObjectivesPageButton)
+
+    # ------------------------------------------------------------------------------- commands
+    @app_commands.command(name="match")
+    @app_commands.describe(team="A team name or id (default: your team, else this server's)")
+    @app_commands.autocomplete(team=team_autocomplete)
+    async def match(
+        self, interaction: discord.Interaction[GW2Bot], team: str | None = None
+    ) -> None:
+        """The live match of a team: scores, victory points, PPT, kills and the skirmish clock."""
+        async with Responder(interaction, after=self.defer_after) as responder:
+            chosen = await self.choose_team(interaction, team)
+            embed, view = await self.match_answer(chosen.team_id, None)
+            await responder.send(content=chosen.note, embed=embed, view=view)
+
+    @app_commands.command(name="objectives")
+    @app_commands.describe(
+        team="A team name or id (default: your team, else this server's)",
+        map="Only this map (default: all four)",
+    )
+    @app_commands.autocomplete(team=team_autocomplete)
+    @app_commands.choices(map=MAP_CHOICES)
+    async def objectives(
+        self,
+        interaction: discord.Interaction[GW2Bot],
+        team: str | None = None,
+        map: app_commands.Choice[str] | None = None,
+    ) -> None:
+        """Who holds each keep, tower and camp, for how long, claimed by which guild."""
+        async with Responder(interaction, after=self.defer_after) as responder:
+            chosen = await self.choose_team(interaction, team)
+            map_type = map.value if map is not None else None
+            embed, view = await self.objectives_page(chosen.team_id, map_type, 1)
+            await responder.send(content=chosen.note, embed=embed, view=view)
+
+    @app_commands.command(name="matchups")
+    @app_commands.describe(region="NA or EU (default: this server's region, else NA)")
+    @app_commands.choices(region=REGION_CHOICES)
+    async def matchups(
+        self,
+        interaction: discord.Interaction[GW2Bot],
+        region: app_commands.Choice[str] | None = None,
+    ) -> None:
+        """Every current match of a region: tiers, teams, victory points and scores."""
+        async with Responder(interaction, after=self.defer_after) as responder:
+            chosen_region = (
+                region.value if region is not None else await self._guild_region(interaction)
+            )
+            matches = await self.bot.services.gw2.matches_all()
+            worlds = await self._worlds_if_legacy(matches.value)
+            embed = render_matchups(
+                matches.value,
+                region=chosen_region,
+                fetched_at=matches.fetched_at,
+                stale=matches.stale,
+                worlds=worlds,
+            )
+            await responder.send(embed=embed)
+
+    # ------------------------------------------------------------------------------- services
+    async def choose_team(
+        self, interaction: discord.Interaction[GW2Bot], text: str | None
+    ) -> ChosenTeam:
+        """The ``team`` option, else the caller's linked account team, else the server default."""
+        if text is not None and text.strip():
+            return ChosenTeam(await resolve_team_option(self.bot, text))
+        services = self.bot.services
+        reason: str | None = None
+        usable = await services.keys.active_key(interaction.user.id)
+        if usable is not None:
+            try:
+                account = await services.gw2.account_wvw(usable.key)
+            except GW2APIError as error:
+                reason = _key_problem(error)
+            else:
+                if account.value.team is not None:
+                    return ChosenTeam(account.value.team)
+                reason = "Your GW2 account has no WvW team yet."
+        in_guild = interaction.guild_id is not None
+        if interaction.guild_id is not None:
+            settings = await services.guild_settings.get(interaction.guild_id)
+            if settings.default_team_id is not None:
+                note = f"{reason} Showing this server's team." if reason else None
+                return ChosenTeam(settings.default_team_id, note)
+        if reason is not None:
+            raise UserFacingError(f"{reason} {NoTeamError(in_guild=in_guild)}")
+        raise NoTeamError(in_guild=in_guild)
+
+    async def live_match(self, team_id: int) -> LiveMatch:
+        """The team's match (cached by the GW2 client) analysed now, with the frozen-data flag.
+
+        The analysis is reused while the client hands back the same match object (a cache hit)
+        and the skirmish has not changed; only the clock-dependent parts are recomputed.
+        """
+        services = self.bot.services
+        try:
+            fetched = await services.gw2.match_for_team(team_id)
+        except NotFoundError:
+            raise TeamNotInMatchError(team_id) from None
+        match = fetched.value
+        now = services.clock.now()
+        previous = self._analysed.get(match.id)
+        if previous is not None and previous.match is match:
+            summary = previous.summary
+            clock = skirmish_clock(match, now)
+            if clock.number == summary.skirmish.number:
+                summary = dataclasses.replace(
+                    summary,
+                    skirmish=clock,
+                    time_to_reset=max(timedelta(0), match.end_time - now),
+                    frozen=_is_frozen(previous.last_changed_at, now),
+                )
+                return LiveMatch(match, summary, fetched.fetched_at, fetched.stale, now)
+            last_changed = previous.last_changed_at
+        else:
+            last_changed = self.freeze.observe(match, fetched.fetched_at)
+        summary = analyse_match(
+            match,
+            now=now,
+            worlds=await self._worlds_if_legacy([match]),
+            last_changed_at=last_changed,
+        )
+        self._analysed[match.id] = _Analysed(match, last_changed, summary)
+        return LiveMatch(match, summary, fetched.fetched_at, fetched.stale, now)
+
+    async def match_answer(
+        self, team_id: int, map_type: str | None
+    ) -> tuple[discord.Embed, discord.ui.View]:
+        """The match message (overview or one map) and its buttons.
+
+        An answer is reused for the rest of the second it was made in: the embed shows ages to
+        the second, match data lives 30 s, and a popular match is asked for many times a second
+        around raid time. Views hold only dynamic buttons, so one instance serves many messages.
+        """
+        second = int(self.bot.services.clock.now().timestamp())
+        recent = self._answers.get((team_id, map_type))
+        if recent is not None and recent[0] == second:
+            return recent[1], recent[2]
+        live = await self.live_match(team_id)
+        embed = render_match(
+            live.summary,
+            fetched_at=live.fetched_at,
+            stale=live.stale,
+            now=live.now,
+            focus_team_id=team_id,
+            map_type=map_type,
+        )
+        view = self._views.get((team_id, map_type))
+        if view is None:
+            view = self._views[(team_id, map_type)] = match_view(team_id, map_type)
+        self._answers[(team_id, map_type)] = (second, embed, view)
+        return embed, view
+
+    async def objectives_page(
+        self, team_id: int, map_type: str | None, page: int
+    ) -> tuple[discord.Embed, discord.ui.View | None]:
+        """One page of a team's objectives, with its page buttons."""
+        live = await self.live_match(team_id)
+        names = await self.bot.services.gw2.objectives()
+        rows = objective_rows(live.match, {o.id: o for o in names.value}, map_type=map_type)
+        pages = page_count(len(rows))
+        page = min(max(1, page), pages)
+        tags = await self._guild_tags(
+            {row.claimed_by for row in page_rows(rows, page) if row.claimed_by}
+        )
+        embed = render_objectives(
+            rows,
+            match_id=live.summary.match_id,
+            map_type=map_type,
+            page=page,
+            fetched_at=live.fetched_at,
+            stale=live.stale or names.stale,
+            now=live.now,
+            guild_tags=tags,
+            focus_colour=live.summary.colour_of(team_id),
+        )
+        return embed, objectives_view(team_id, map_type, page, pages)
+
+    # ------------------------------------------------------------------------------- helpers
+    async def _guild_tags(self, guild_ids: set[str]) -> dict[str, str]:
+        """Tags of claiming guilds (``/v2/guild/{id}``, cached an hour); unknown ones left out."""
+        services = self.bot.services
+        now = services.clock.monotonic()
+        ordered = sorted(g for g in guild_ids if self._unknown_guilds.get(g, 0.0) <= now)
+        if not ordered:
+            return {}
+        gw2 = services.gw2
+        results = await asyncio.gather(
+            *(gw2.guild(guild_id, budget=GUILD_TAG_BUDGET) for guild_id in ordered),
+            return_exceptions=True,
+        )
+        tags: dict[str, str] = {}
+        for guild_id, result in zip(ordered, results, strict=True):
+            if isinstance(result, NotFoundError):
+                self._unknown_guilds[guild_id] = now + UNKNOWN_GUILD_SECONDS
+                continue
+            if isinstance(result, GW2APIError):
+                continue
+            if isinstance(result, BaseException):
+                raise result
+            if result.value.tag:
+                tags[guild_id] = result.value.tag
+        return tags
+
+    async def _worlds_if_legacy(self, matches: Sequence[Match]) -> Mapping[int, str] | None:
+        """World names, fetched only when a match still lists legacy world ids."""
+        if all(team_id > 10_000 for m in matches for team_id in m.team_ids()):
+            return None
+        return await world_names(self.bot)
+
+    async def _guild_region(self, interaction: discord.Interaction[GW2Bot]) -> str:
+        if interaction.guild_id is not None:
+            settings = await self.bot.services.guild_settings.get(interaction.guild_id)
+            if settings.default_team_id is not None:
+                return region_of(settings.default_team_id) or "na"
+        return "na"
+
+
+# ----------------------------------------------------------------------------------- views
+def match_view(team_id: int, map_type: str | None) -> discord.ui.View:
+    """Overview / EBG / Red BL / Blue BL / Green BL; the shown one is highlighted (a refresh)."""
+    view = discord.ui.View(timeout=None)
+    for key, target in VIEW_KEYS.items():
+        view.add_item(MatchViewButton(team_id, key, current=target == map_type))
+    return view
+
+
+def objectives_view(
+    team_id: int, map_type: str | None, page: int, pages: int
+) -> discord.ui.View | None:
+    """Previous / next page buttons (none when everything fits one page)."""
+    if pages <= 1:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(ObjectivesPageButton(team_id, map_type, max(1, page - 1), "◀ Previous", page > 1))
+    view.add_item(
+        ObjectivesPageButton(team_id, map_type, min(pages, page + 1), "Next ▶", page < pages)
+    )
+    return view
+
+
+class MatchViewButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"wvw:m:(?P<team>\d{1,6}):(?P<view>ov|ebg|red|blue|green)",
+):
+    """Switch a match message between the overview and one map."""
+
+    def __init__(self, team_id: int, view_key: str, *, current: bool = False) -> None:
+        map_type = VIEW_KEYS[view_key]
+        super().__init__(
+            discord.ui.Button(
+                label="Overview" if map_type is None else map_short_name(map_type),
+                style=discord.ButtonStyle.primary if current else discord.ButtonStyle.secondary,
+                custom_id=f"wvw:m:{team_id}:{view_key}",
+            )
+        )
+        self.team_id = team_id
+        self.map_type = map_type
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> MatchViewButton:
+        return cls(int(match["team"]), match["view"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        cog = _cog(interaction)
+        async with Responder(interaction, after=cog.defer_after, update=True) as responder:
+            embed, view = await cog.match_answer(self.team_id, self.map_type)
+            await responder.send(embed=embed, view=view)
+
+
+class ObjectivesPageButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"wvw:o:(?P<team>\d{1,6}):(?P<map>all|Center|RedHome|BlueHome|GreenHome):(?P<page>\d{1,3})",
+):
+    """Turn the page of an objectives message."""
+
+    def __init__(
+        self, team_id: int, map_type: str | None, page: int, label: str, enabled: bool = True
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"wvw:o:{team_id}:{map_type or 'all'}:{page}",
+                disabled=not enabled,
+            )
+        )
+        self.team_id = team_id
+        self.map_type = map_type
+        self.page = page
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> ObjectivesPageButton:
+        label = item.label if isinstance(item, discord.ui.Button) and item.label else "Page"
+        return cls(int(match["team"]), OBJECTIVE_MAP_KEYS[match["map"]], int(match["page"]), label)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        cog = _cog(interaction)
+        async with Responder(interaction, after=cog.defer_after, update=True) as responder:
+            embed, view = await cog.objectives_page(self.team_id, self.map_type, self.page)
+            await responder.send(embed=embed, view=view)
+
+
+# ----------------------------------------------------------------------------------- answering
+class Responder:
+    """Answers an interaction directly when the work is quick, or defers after ``after`` seconds.
+
+    Use as ``async with Responder(interaction) as responder: ... await responder.send(...)``.
+    A timer (not a task) watches the work, so the fast path costs no extra round trip. With
+    ``update=True`` (buttons) the answer edits the clicked message. Errors raised inside the block
+    propagate after any pending defer finished, so the error handler sees the right state; for
+    buttons (outside the command tree) they are answered here.
+    """
+
+    def __init__(
+        self,
+        interaction: discord.Interaction[Any],
+        *,
+        after: float = DEFER_AFTER,
+        update: bool = False,
+    ) -> None:
+        self.interaction = interaction
+        self.after = after
+        self.update = update
+        self.deferred = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._deferring: asyncio.Task[Any] | None = None
+
+    async def __aenter__(self) -> Responder:
+        self._timer = asyncio.get_running_loop().call_later(self.after, self._defer_now)
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: object
+    ) -> bool:
+        self._stop_timer()
+        if self._deferring is not None:
+            with contextlib.suppress(discord.HTTPException):
+                await self._deferring
+        if error is None or not self.update or not isinstance(error, Exception):
+            return False
+        # Component callbacks do not go through the command tree's error handler.
+        answer = explain(error)
+        if not answer.expected:
+            log.error(
+                "Button %s failed (reference %s)",
+                _custom_id(self.interaction),
+                answer.reference,
+                exc_info=error,
+            )
+        await send_error(self.interaction, answer.message)
+        return True
+
+    async def send(
+        self,
+        *,
+        content: str | None = None,
+        embed: discord.Embed,
+        view: discord.ui.View | None = None,
+    ) -> None:
+        self._stop_timer()
+        response = self.interaction.response
+        if self._deferring is not None:
+            await self._deferring
+        if self.update:
+            if self.deferred:
+                await self.interaction.edit_original_response(
+                    content=content, embed=embed, view=view
+                )
+            else:
+                await response.edit_message(content=content, embed=embed, view=view)
+            return
+        if self.deferred:
+            if view is None:
+                await self.interaction.followup.send(content=content or "", embed=embed)
+            else:
+                await self.interaction.followup.send(content=content or "", embed=embed, view=view)
+        elif view is None:
+            await response.send_message(content=content, embed=embed)
+        else:
+            await response.send_message(content=content, embed=embed, view=view)
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _defer_now(self) -> None:
+        self._timer = None
+        if not self.interaction.response.is_done():
+            self._deferring = asyncio.create_task(self._defer())
+
+    async def _defer(self) -> None:
+        if self.update:
+            await self.interaction.response.defer()
+        else:
+            await self.interaction.response.defer(thinking=True)
+        self.deferred = True
+
+
+# ----------------------------------------------------------------------------------- small helpers
+def _cog(interaction: discord.Interaction[Any]) -> WvW:
+    cog = (
+        interaction.client.get_cog("WvW") if isinstance(interaction.client, commands.Bot) else None
+    )
+    if not isinstance(cog, WvW):
+        raise UserFacingError("WvW commands are restarting — try again in a few seconds.")
+    return cog
+
+
+def _custom_id(interaction: discord.Interaction[Any]) -> str:
+    data: Mapping[str, Any] = interaction.data or {}
+    return str(data.get("custom_id", "?"))
+
+
+def _is_frozen(last_changed_at: datetime, now: datetime) -> bool:
+    return now - last_changed_at >= DEFAULT_FROZEN_AFTER
+
+
+def _key_problem(error: GW2APIError) -> str:
+    """Why the linked account's team is unknown, in one sentence (never the key itself)."""
+    if isinstance(error, MissingPermissionError):
+        return (
+            f"Your linked GW2 key lacks the “{error.scope}” permission, so I can't read your team."
+        )
+    if isinstance(error, InvalidKeyError):
+        return "ArenaNet rejected your linked GW2 key, so I can't read your team."
+    log.info("Account team lookup failed (%s)", error.outcome)
+    return "I couldn't reach the GW2 API to read your team."
+
+
+def _sentence(parts: Sequence[str]) -> str:
+    text = parts[0][0].upper() + parts[0][1:]
+    if len(parts) == 1:
+        return text + "."
+    return ", ".join([text, *parts[1:-1]]) + ", or " + parts[-1] + "."
+
+
+async def setup(bot: GW2Bot) -> None:
+    await bot.add_cog(WvW(bot))
