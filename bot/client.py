@@ -34,7 +34,14 @@ log = logging.getLogger(__name__)
 
 M = TypeVar("M")
 
-EXTENSIONS: tuple[str, ...] = ("cogs.about", "cogs.account", "cogs.compose", "cogs.wvw")
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.about",
+    "cogs.account",
+    "cogs.compose",
+    "cogs.settings",
+    "cogs.updates",
+    "cogs.wvw",
+)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,200 @@
+"""``/settings``: the guild's default WvW team and its scheduled match-update channels.
+
+Everyone can ``/settings show``; every other subcommand needs Manage Server. Discord's
+``default_member_permissions`` applies to a whole top-level command, which would hide ``show``
+too, so the permission is checked at run time on each subcommand (that check is what counts
+anyway: server admins can override the defaults).
+
+Settings live in SQLite. When the bot leaves a guild they are kept for a grace period (a
+re-invite finds them again) and then deleted by the update loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import permission_names
+from bot.storage.subscriptions import SubscriptionLimitError, SubscriptionRepository
+from cogs.team_options import resolve_team_option, team_autocomplete
+from cogs.updates import MAX_SUBSCRIPTIONS_PER_GUILD, build_post, missing_permissions
+from cogs.updates_render import MODE_WORDS, render_settings, team_label
+from services.errors import UserFacingError
+from services.updates import DEFAULT_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES
+
+if TYPE_CHECKING:
+    from bot.client import GW2Bot
+
+log = logging.getLogger(__name__)
+
+Interval = app_commands.Range[int, MIN_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES]
+manage_server = app_commands.checks.has_permissions(manage_guild=True)
+
+
+@app_commands.guild_only()
+class Settings(commands.GroupCog, group_name="settings"):
+    """Server settings: default WvW team and match-update channels."""
+
+    def __init__(self, bot: GW2Bot) -> None:
+        self.bot = bot
+        self.subscriptions = SubscriptionRepository(bot.services.db)
+        super().__init__()
+
+    @app_commands.command(name="show")
+    async def show(self, interaction: discord.Interaction[GW2Bot]) -> None:
+        """Everything configured for this server."""
+        guild = _guild(interaction)
+        settings = await self.bot.services.guild_settings.get(guild.id)
+        subscriptions = await self.subscriptions.for_guild(guild.id)
+        embed = render_settings(
+            settings, subscriptions, guild_name=guild.name, limit=MAX_SUBSCRIPTIONS_PER_GUILD
+        )
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="team")
+    @app_commands.describe(team="Team name or id — pick one from the list as you type")
+    @app_commands.autocomplete(team=team_autocomplete)
+    @manage_server
+    async def team(self, interaction: discord.Interaction[GW2Bot], team: str) -> None:
+        """Set the server's default WvW team (Manage Server)."""
+        guild = _guild(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        team_id = await resolve_team_option(self.bot, team)
+        await self.bot.services.guild_settings.set_default_team(guild.id, team_id)
+        await interaction.followup.send(
+            f"Default team is now **{team_label(team_id)}**. Commands and new update channels "
+            "use it when no team is given.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="updates")
+    @app_commands.describe(
+        channel="Where to post the match updates",
+        team="Team to follow (default: the server's default team)",
+        interval="Minutes between updates, 5–120 (default 15)",
+        mode="edit: one message kept up to date (default) · post: a new message each time",
+    )
+    @app_commands.autocomplete(team=team_autocomplete)
+    @manage_server
+    async def updates(
+        self,
+        interaction: discord.Interaction[GW2Bot],
+        channel: discord.TextChannel,
+        team: str | None = None,
+        interval: Interval = DEFAULT_INTERVAL_MINUTES,
+        mode: Literal["edit", "post"] = "edit",
+    ) -> None:
+        """Post WvW match updates in a channel on a schedule (Manage Server)."""
+        guild = _guild(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        target = guild.get_channel(channel.id)
+        if not isinstance(target, discord.TextChannel):
+            raise UserFacingError(
+                "I can't find that channel. Pick a text channel I can see, then try again."
+            )
+        missing = missing_permissions(target, guild.me, mode)
+        if missing:
+            raise UserFacingError(
+                f"I can't post updates in {target.mention}: I'm missing "
+                f"{permission_names(missing)} there. Give my role "
+                f"{'that permission' if len(missing) == 1 else 'those permissions'} in the "
+                "channel settings, then run this again."
+            )
+        team_id = await self._team_or_default(guild.id, team)
+        try:
+            await self.subscriptions.subscribe(
+                guild_id=guild.id,
+                channel_id=target.id,
+                team_id=team_id,
+                interval_minutes=interval,
+                mode=mode,
+                created_by=interaction.user.id,
+                now=self.bot.services.clock.now(),
+                limit=MAX_SUBSCRIPTIONS_PER_GUILD,
+            )
+        except SubscriptionLimitError:
+            raise UserFacingError(
+                f"This server already has {MAX_SUBSCRIPTIONS_PER_GUILD} update channels, the "
+                "most allowed. Stop one with `/settings updates-off` first."
+            ) from None
+        # Extensions are loaded as their own module objects: look the loop up by name, not class.
+        wake = getattr(self.bot.get_cog("Updates"), "wake", None)
+        if callable(wake):
+            wake()
+        await interaction.followup.send(
+            f"Done: {target.mention} gets WvW updates for **{team_label(team_id)}** every "
+            f"{interval} min ({MODE_WORDS[mode]}). The first one comes in a moment.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="updates-off")
+    @app_commands.describe(channel="The channel that should stop getting match updates")
+    @manage_server
+    async def updates_off(
+        self, interaction: discord.Interaction[GW2Bot], channel: discord.TextChannel
+    ) -> None:
+        """Stop the match updates in a channel (Manage Server)."""
+        guild = _guild(interaction)
+        removed = await self.subscriptions.unsubscribe(guild.id, channel.id)
+        if removed:
+            text = f"Stopped the WvW updates in {channel.mention}."
+        else:
+            text = (
+                f"{channel.mention} gets no WvW updates, so there is nothing to stop. "
+                "`/settings show` lists the channels that do."
+            )
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @app_commands.command(name="preview")
+    @app_commands.describe(team="Team to preview (default: the server's default team)")
+    @app_commands.autocomplete(team=team_autocomplete)
+    @manage_server
+    async def preview(
+        self, interaction: discord.Interaction[GW2Bot], team: str | None = None
+    ) -> None:
+        """Show the update post as it would look now, only to you (Manage Server)."""
+        guild = _guild(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        team_id = await self._team_or_default(guild.id, team)
+        content, embed = await build_post(self.bot, team_id)
+        preview_note = "Preview — this is what the update channels get right now."
+        await interaction.followup.send(
+            f"{preview_note}\n{content}" if content else preview_note, embed=embed, ephemeral=True
+        )
+
+    # The bot leaving and rejoining -----------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self.bot.services.guild_settings.mark_left(guild.id, self.bot.services.clock.now())
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.bot.services.guild_settings.mark_present(guild.id)
+
+    # Helpers ---------------------------------------------------------------------------------
+
+    async def _team_or_default(self, guild_id: int, team: str | None) -> int:
+        if team is not None and team.strip():
+            return await resolve_team_option(self.bot, team)
+        settings = await self.bot.services.guild_settings.get(guild_id)
+        if settings.default_team_id is None:
+            raise UserFacingError(
+                "Pick a team with the `team` option, or set the server's default team with "
+                "`/settings team` first."
+            )
+        return settings.default_team_id
+
+
+def _guild(interaction: discord.Interaction[GW2Bot]) -> discord.Guild:
+    if interaction.guild is None:
+        raise app_commands.NoPrivateMessage
+    return interaction.guild
+
+
+async def setup(bot: GW2Bot) -> None:
+    await bot.add_cog(Settings(bot))

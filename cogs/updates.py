@@ -1,0 +1,547 @@
+"""Scheduled WvW match-update posts: one loop serves every subscribed channel.
+
+A cycle (:meth:`Updates.run_cycle`):
+
+1. finds the due subscriptions (in guilds the bot is still in);
+2. fetches each distinct match once through the GW2 client (teams grouped by their last known
+   match; the client caches a match under every team in it, see ``services.updates.fetch_plan``);
+3. analyses and renders each match once per focus team with ``cogs.wvw_render.render_match``, the
+   renderer of ``/wvw match``;
+4. posts or edits per channel, concurrently but paced under Discord's global limit. Unchanged data
+   (same content hash) is not re-sent; a deleted message is replaced by a new post; after the
+   weekly reset the previous week's result is posted and a fresh message starts the new match.
+
+Faults stay local to one channel: a deleted channel or lost permission stops that subscription
+(the reason is stored and shown in ``/settings show``; the admin who set it up is told once by
+DM), anything else is logged, counted and retried at the next slot. A GW2 API outage gives one
+"data stale since HH:MM" note per channel. The loop itself never dies: an exception in a cycle is
+logged, counted and sent to Sentry, and the next cycle runs on schedule.
+
+Schedules are stored (``next_due_at``), so after a restart posts resume on their own grid without
+repeating what was already posted. Time comes from the injected clock; pacing of Discord requests
+uses real time, since Discord counts real seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord.ext import commands
+
+from bot.errors import permission_names
+from bot.sentry import capture_exception
+from bot.storage.subscriptions import Delivered, Subscription, SubscriptionRepository
+from cogs.team_options import world_names
+from cogs.updates_render import admin_dm, outage_note, render_week_result, stale_note
+from cogs.wvw_render import render_match
+from services.gw2 import Fetched, GW2APIError, NotFoundError, UnavailableError
+from services.gw2.models import Match
+from services.match_analysis import FreezeTracker, MatchSummary, analyse_match
+from services.updates import (
+    RequestPacer,
+    UpdateMetrics,
+    UpdateMode,
+    WeekResult,
+    content_hash,
+    fetch_plan,
+    is_new_week,
+    match_key,
+    next_due,
+)
+
+if TYPE_CHECKING:
+    from bot.client import GW2Bot
+
+log = logging.getLogger(__name__)
+
+MAX_SUBSCRIPTIONS_PER_GUILD = 10
+LEFT_GUILD_GRACE = timedelta(days=7)
+PURGE_EVERY = timedelta(hours=1)
+WEEK_RESULTS_KEPT = timedelta(days=30)
+# Between cycles the loop sleeps until the next due subscription, within these bounds (seconds).
+MIN_SLEEP = 1.0
+MAX_SLEEP = 300.0
+# Discord allows 50 requests/s per bot; the rest is headroom for everything else the bot sends.
+DISCORD_REQUESTS_PER_SECOND = 48.0
+# Two tokens let the pacer catch up after a scheduling hiccup and still stay within 50 per second.
+DISCORD_BURST = 2.0
+DELIVERY_CONCURRENCY = 32
+DELIVERY_TIMEOUT = 120.0  # real seconds for one channel, 429 waits included
+GW2_BUDGET = 10.0
+
+PERMISSIONS_POST = ("view_channel", "send_messages", "embed_links")
+PERMISSIONS_EDIT = (*PERMISSIONS_POST, "read_message_history")
+
+Outcome = Literal["posted", "edited", "unchanged", "stale_note", "no_match", "disabled", "error"]
+
+
+def missing_permissions(
+    channel: discord.abc.GuildChannel, member: discord.Member, mode: UpdateMode
+) -> list[str]:
+    """The permissions (flag names) the bot lacks in ``channel`` to run updates in ``mode``."""
+    permissions = channel.permissions_for(member)
+    needed = PERMISSIONS_EDIT if mode == "edit" else PERMISSIONS_POST
+    return [name for name in needed if not getattr(permissions, name)]
+
+
+@dataclass(slots=True)
+class MatchView:
+    """One fetched match: analysed once, rendered once per focus team."""
+
+    fetched: Fetched[Match]
+    summary: MatchSummary
+    now: datetime
+    embeds: dict[int, discord.Embed] = field(default_factory=dict)
+
+    def embed_for(self, team_id: int) -> discord.Embed:
+        embed = self.embeds.get(team_id)
+        if embed is None:
+            embed = self.embeds[team_id] = render_match(
+                self.summary,
+                fetched_at=self.fetched.fetched_at,
+                stale=self.fetched.stale,
+                now=self.now,
+                focus_team_id=team_id,
+            )
+        return embed
+
+    def content(self) -> str | None:
+        return stale_note(self.fetched.fetched_at) if self.fetched.stale else None
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    """What one cycle did (for tests, logs and the benchmark)."""
+
+    due: int
+    matches: int
+    outcomes: Mapping[str, int]
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Stopped:
+    subscription: Subscription
+    reason: str
+    channel_label: str
+
+
+class Updates(commands.Cog):
+    """The update loop. Started when the cog loads, stopped when it unloads."""
+
+    def __init__(self, bot: GW2Bot) -> None:
+        self.bot = bot
+        self.clock = bot.services.clock
+        self.subscriptions = SubscriptionRepository(bot.services.db)
+        self.metrics = bot.services.metric_set(UpdateMetrics)
+        self.pacer = RequestPacer(rate=DISCORD_REQUESTS_PER_SECOND, burst=DISCORD_BURST)
+        self.freeze = FreezeTracker()
+        self._cycle_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_purge: datetime | None = None
+
+    async def cog_load(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="match-update-loop")
+
+    async def cog_unload(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        """A subscription changed: look at the schedule again now."""
+        self._wake.set()
+
+    # The loop --------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        await self.bot.wait_until_ready()
+        while True:
+            self._wake.clear()
+            delay: float | None = MAX_SLEEP
+            try:
+                await self.run_cycle()
+                delay = await self._seconds_until_next_due()
+            except Exception as error:
+                self._loop_failed(error)
+            await self._sleep(delay)
+
+    async def _seconds_until_next_due(self) -> float | None:
+        when = await self.subscriptions.next_due_at()
+        if when is None:
+            return None
+        return (when - self.clock.now()).total_seconds()
+
+    async def _sleep(self, delay: float | None) -> None:
+        """Until the next due time (bounded) or a wake-up, whichever comes first."""
+        waiters: list[asyncio.Task[object]] = [asyncio.create_task(self._wake.wait())]
+        if delay is not None:
+            bounded = min(MAX_SLEEP, max(MIN_SLEEP, delay))
+            waiters.append(asyncio.create_task(self.clock.sleep(bounded)))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    def _loop_failed(self, error: BaseException) -> None:
+        log.error("Match update cycle failed", exc_info=(type(error), error, error.__traceback__))
+        self.metrics.cycles.labels(outcome="error").inc()
+        self.bot.services.metrics.errors.labels(where="update_loop").inc()
+        capture_exception(error, where="update_loop")
+
+    # One cycle -------------------------------------------------------------------------------
+
+    async def run_cycle(self) -> CycleReport:
+        """Serve every due subscription once. Safe to call at any time (cycles never overlap)."""
+        async with self._cycle_lock:
+            started = time.perf_counter()
+            now = self.clock.now()
+            await self._purge(now)
+            due = await self.subscriptions.due(now)
+            self.metrics.due.set(len(due))
+            if not due:
+                return CycleReport(0, 0, {}, time.perf_counter() - started)
+            earliest = min(s.next_due_at or now for s in due)
+            self.metrics.lag.set(max(0.0, (now - earliest).total_seconds()))
+
+            teams = await self._fetch_teams(due)
+            views = await self._analyse(teams, now)
+            self.metrics.matches_fetched.set(len(views))
+            self.metrics.matches_fetched_total.inc(len(views))
+            fresh = [
+                WeekResult.from_summary(v.summary) for v in views.values() if not v.fetched.stale
+            ]
+            if fresh:
+                await self.subscriptions.save_week_results(fresh, now)
+
+            cycle = _Cycle(now=now, teams=teams, views=views)
+            gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+            async def serve(subscription: Subscription) -> Outcome:
+                async with gate:
+                    return await self._serve(subscription, cycle)
+
+            outcomes = await asyncio.gather(*(serve(s) for s in due))
+            if cycle.reschedule:
+                await self.subscriptions.reschedule(cycle.reschedule)
+            await self._tell_admins(cycle.stopped)
+            seconds = time.perf_counter() - started
+            self.metrics.cycle_seconds.observe(seconds)
+            self.metrics.cycles.labels(outcome="ok").inc()
+            report = CycleReport(len(due), len(views), dict(Counter(outcomes)), seconds)
+            log.info(
+                "Update cycle: %d due, %d matches, %s in %.2fs",
+                report.due,
+                report.matches,
+                dict(report.outcomes),
+                seconds,
+            )
+            return report
+
+    async def _purge(self, now: datetime) -> None:
+        if self._last_purge is not None and now - self._last_purge < PURGE_EVERY:
+            return
+        self._last_purge = now
+        purged = await self.bot.services.guild_settings.purge_left_before(now - LEFT_GUILD_GRACE)
+        if purged:
+            log.info("Deleted the settings of %d guilds the bot left over a week ago", len(purged))
+        await self.subscriptions.purge_week_results_before(now - WEEK_RESULTS_KEPT)
+
+    async def _fetch_teams(
+        self, due: Sequence[Subscription]
+    ) -> dict[int, Fetched[Match] | GW2APIError]:
+        """Each due team's match: one upstream request per distinct match (see module doc)."""
+        plan = fetch_plan((s.team_id, s.last_match_id) for s in due)
+        results: dict[int, Fetched[Match] | GW2APIError] = {}
+
+        async def fetch_in_order(team_ids: Sequence[int]) -> None:
+            for team_id in team_ids:
+                results[team_id] = await self._fetch_team(team_id)
+
+        await asyncio.gather(*(fetch_in_order(group) for group in plan.groups))
+        await fetch_in_order(plan.unknown)
+        return results
+
+    async def _fetch_team(self, team_id: int) -> Fetched[Match] | GW2APIError:
+        try:
+            return await self.bot.services.gw2.match_for_team(team_id, budget=GW2_BUDGET)
+        except GW2APIError as error:
+            return error
+        except Exception as error:  # a bug must not stop the other teams' posts
+            log.exception("Fetching the match of team %d failed", team_id)
+            capture_exception(error, where="update_fetch")
+            return UnavailableError(family="matches", upstream_text=type(error).__name__)
+
+    async def _analyse(
+        self, teams: Mapping[int, Fetched[Match] | GW2APIError], now: datetime
+    ) -> dict[tuple[str, str], MatchView]:
+        fetched = [r for r in teams.values() if isinstance(r, Fetched)]
+        worlds = None
+        if any(i < 10_000 for r in fetched for i in r.value.team_ids()):
+            worlds = await world_names(self.bot, budget=1.0)  # legacy world names, cached a day
+        views: dict[tuple[str, str], MatchView] = {}
+        for result in fetched:
+            key = match_key(result.value)
+            if key in views:
+                continue
+            changed = None if result.stale else self.freeze.observe(result.value, now)
+            summary = analyse_match(result.value, now=now, worlds=worlds, last_changed_at=changed)
+            views[key] = MatchView(result, summary, now)
+        return views
+
+    # One channel -----------------------------------------------------------------------------
+
+    async def _serve(self, subscription: Subscription, cycle: _Cycle) -> Outcome:
+        """Deliver one subscription's update; never raises (faults stay with this channel)."""
+        now = cycle.now
+        next_at = next_due(subscription.next_due_at or now, subscription.interval_minutes, now)
+        action: Literal["post", "edit", "week_result", "stale_note"] = "post"
+        try:
+            async with asyncio.timeout(DELIVERY_TIMEOUT):
+                data = cycle.teams.get(subscription.team_id)
+                if data is None or isinstance(data, GW2APIError):
+                    action = "stale_note"
+                    return await self._serve_without_data(subscription, data, next_at, cycle)
+                view = cycle.views[match_key(data.value)]
+                return await self._serve_match(subscription, view, next_at, cycle)
+        except discord.NotFound as error:
+            if error.code == 10003:
+                return await self._stop(subscription, cycle, "the channel was deleted.", action)
+            return self._failed(subscription, cycle, next_at, action, error)
+        except discord.Forbidden as error:
+            reason = self._forbidden_reason(subscription, error)
+            return await self._stop(subscription, cycle, reason, action)
+        except Exception as error:
+            return self._failed(subscription, cycle, next_at, action, error)
+
+    async def _serve_match(
+        self, subscription: Subscription, view: MatchView, next_at: datetime, cycle: _Cycle
+    ) -> Outcome:
+        match = view.fetched.value
+        digest = content_hash(
+            match,
+            team_id=subscription.team_id,
+            stale=view.fetched.stale,
+            fetched_at=view.fetched.fetched_at,
+        )
+        new_week = is_new_week(subscription.last_match_id, subscription.last_match_start, match)
+        has_message = subscription.mode == "post" or subscription.last_message_id is not None
+        if not new_week and digest == subscription.last_posted_hash and has_message:
+            cycle.reschedule.append((subscription.id, next_at))
+            self.metrics.delivery("edit" if subscription.mode == "edit" else "post", "unchanged")
+            return "unchanged"
+
+        channel = self.bot.get_partial_messageable(
+            subscription.channel_id, guild_id=subscription.guild_id
+        )
+        embed = view.embed_for(subscription.team_id)
+        content = view.content()
+        outcome: Outcome = "posted"
+        message: discord.Message | None = None
+        if new_week:
+            result = await cycle.week_result(
+                self.subscriptions, subscription.last_match_id, subscription.last_match_start
+            )
+            if result is not None:
+                await self.pacer.acquire()
+                await channel.send(embed=render_week_result(result, team_id=subscription.team_id))
+                self.metrics.delivery("week_result", "ok")
+        elif subscription.mode == "edit" and subscription.last_message_id is not None:
+            try:
+                await self.pacer.acquire()
+                message = await channel.get_partial_message(subscription.last_message_id).edit(
+                    content=content, embed=embed
+                )
+                outcome = "edited"
+                self.metrics.delivery("edit", "ok")
+            except discord.NotFound as error:
+                if error.code != 10008:
+                    raise
+                self.metrics.delivery("edit", "message_missing")
+        if message is None:
+            await self.pacer.acquire()
+            message = await channel.send(content=content, embed=embed)
+            self.metrics.delivery("post", "ok")
+        match_id, match_start = match_key(match)
+        await self.subscriptions.record_delivery(
+            subscription.id,
+            Delivered(message.id, match_id, match_start, digest, cycle.now, next_at),
+        )
+        return outcome
+
+    async def _serve_without_data(
+        self,
+        subscription: Subscription,
+        error: GW2APIError | None,
+        next_at: datetime,
+        cycle: _Cycle,
+    ) -> Outcome:
+        """No match data at all: one outage note per outage, or quietly wait (team not playing)."""
+        if isinstance(error, NotFoundError):
+            cycle.reschedule.append((subscription.id, next_at))
+            return "no_match"
+        if subscription.stale_since is not None:
+            cycle.reschedule.append((subscription.id, next_at))
+            self.metrics.delivery("stale_note", "unchanged")
+            return "unchanged"
+        since = subscription.last_posted_at
+        note = outage_note(since)
+        channel = self.bot.get_partial_messageable(
+            subscription.channel_id, guild_id=subscription.guild_id
+        )
+        sent = False
+        if subscription.mode == "edit" and subscription.last_message_id is not None:
+            with contextlib.suppress(discord.NotFound):
+                await self.pacer.acquire()
+                await channel.get_partial_message(subscription.last_message_id).edit(content=note)
+                sent = True
+        if not sent:
+            await self.pacer.acquire()
+            await channel.send(note)
+        self.metrics.delivery("stale_note", "ok")
+        await self.subscriptions.mark_stale(subscription.id, since or cycle.now, next_at)
+        return "stale_note"
+
+    async def _stop(
+        self,
+        subscription: Subscription,
+        cycle: _Cycle,
+        reason: str,
+        action: Literal["post", "edit", "week_result", "stale_note"],
+    ) -> Outcome:
+        kind: Literal["channel_gone", "forbidden"] = (
+            "channel_gone" if "deleted" in reason else "forbidden"
+        )
+        log.info("Stopping match updates in channel %d: %s", subscription.channel_id, reason)
+        self.metrics.delivery(action, kind)
+        self.metrics.disabled.labels(reason=kind).inc()
+        await self.subscriptions.disable(subscription.id, reason, cycle.now)
+        cycle.stopped.append(_Stopped(subscription, reason, self._channel_label(subscription)))
+        return "disabled"
+
+    def _failed(
+        self,
+        subscription: Subscription,
+        cycle: _Cycle,
+        next_at: datetime,
+        action: Literal["post", "edit", "week_result", "stale_note"],
+        error: BaseException,
+    ) -> Outcome:
+        log.warning(
+            "Match update for channel %d failed; retrying at the next slot",
+            subscription.channel_id,
+            exc_info=(type(error), error, error.__traceback__),
+        )
+        if not isinstance(error, discord.HTTPException | TimeoutError):
+            capture_exception(error, where="update_delivery")
+        self.metrics.delivery(action, "error")
+        cycle.reschedule.append((subscription.id, next_at))
+        return "error"
+
+    def _forbidden_reason(self, subscription: Subscription, error: discord.Forbidden) -> str:
+        channel = self.bot.get_channel(subscription.channel_id)
+        if error.code == 50001:
+            return "I can't see the channel any more — give my role View Channel there."
+        if isinstance(channel, discord.abc.GuildChannel):
+            missing = missing_permissions(channel, channel.guild.me, subscription.mode)
+            if missing:
+                return (
+                    f"I'm missing {permission_names(missing)} there — give my role that "
+                    "permission in the channel settings."
+                )
+        needed = permission_names(
+            list(PERMISSIONS_EDIT if subscription.mode == "edit" else PERMISSIONS_POST)
+        )
+        return f"Discord refused my message: I need {needed} there."
+
+    def _channel_label(self, subscription: Subscription) -> str:
+        channel = self.bot.get_channel(subscription.channel_id)
+        if isinstance(channel, discord.abc.GuildChannel):
+            return f"#{channel.name}"
+        return "a channel that no longer exists"
+
+    async def _tell_admins(self, stopped: Sequence[_Stopped]) -> None:
+        """DM the admin who set up each stopped subscription, once (nobody if unknown/closed)."""
+        told: set[tuple[int, int, str]] = set()
+        for item in stopped:
+            subscription = item.subscription
+            admin_id = subscription.created_by
+            # Several teams in one channel stop together: one message about the channel.
+            key = (admin_id or 0, subscription.channel_id, item.reason)
+            if admin_id is None or key in told:
+                continue
+            told.add(key)
+            guild = self.bot.get_guild(subscription.guild_id)
+            text = admin_dm(guild.name if guild else "your server", item.channel_label, item.reason)
+            try:
+                await self.pacer.acquire()
+                user = self.bot.get_user(admin_id) or await self.bot.fetch_user(admin_id)
+                await self.pacer.acquire()
+                await user.send(text)
+                self.metrics.delivery("admin_dm", "ok")
+            except discord.HTTPException as error:
+                # DMs closed (50007) or the user is gone: tell nobody rather than spam a channel.
+                log.info("Could not DM the admin about a stopped subscription (%s)", error.code)
+                self.metrics.delivery("admin_dm", "forbidden")
+
+
+@dataclass(slots=True)
+class _Cycle:
+    """Shared state of one cycle."""
+
+    now: datetime
+    teams: Mapping[int, Fetched[Match] | GW2APIError]
+    views: Mapping[tuple[str, str], MatchView]
+    reschedule: list[tuple[int, datetime]] = field(default_factory=list)
+    stopped: list[_Stopped] = field(default_factory=list)
+    _week_results: dict[tuple[str, str], asyncio.Task[WeekResult | None]] = field(
+        default_factory=dict
+    )
+
+    async def week_result(
+        self,
+        repository: SubscriptionRepository,
+        match_id: str | None,
+        match_start: str | None,
+    ) -> WeekResult | None:
+        """The previous week's result, read once per match however many channels post it."""
+        if match_id is None or match_start is None:
+            return None
+        key = (match_id, match_start)
+        task = self._week_results.get(key)
+        if task is None:
+            task = self._week_results[key] = asyncio.ensure_future(
+                repository.week_result(match_id, match_start)
+            )
+        return await asyncio.shield(task)
+
+
+async def build_post(bot: GW2Bot, team_id: int) -> tuple[str | None, discord.Embed]:
+    """What an update post for ``team_id`` looks like right now (``/settings preview``).
+
+    Raises the GW2 client's errors (their text is for the player) when there is no data at all.
+    """
+    fetched = await bot.services.gw2.match_for_team(team_id, budget=GW2_BUDGET)
+    now = bot.services.clock.now()
+    worlds = None
+    if any(i < 10_000 for i in fetched.value.team_ids()):
+        worlds = await world_names(bot, budget=1.0)
+    view = MatchView(fetched, analyse_match(fetched.value, now=now, worlds=worlds), now)
+    return view.content(), view.embed_for(team_id)
+
+
+async def setup(bot: GW2Bot) -> None:
+    await bot.add_cog(Updates(bot))

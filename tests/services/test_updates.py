@@ -1,0 +1,101 @@
+"""The pure scheduling logic of match-update posts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.clock import ManualClock
+from services.gw2.models import Match
+from services.match_analysis import analyse_match
+from services.updates import (
+    RequestPacer,
+    WeekResult,
+    content_hash,
+    fetch_plan,
+    is_new_week,
+    match_key,
+    next_due,
+)
+from tests.fakes.gw2_api import FakeWorld
+
+T0 = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def match() -> Match:
+    world = FakeWorld(ManualClock(T0))
+    return Match.model_validate(world.match("1-1").to_json())
+
+
+def test_next_due_keeps_the_grid_and_skips_missed_slots() -> None:
+    assert next_due(T0, 15, T0) == T0 + timedelta(minutes=15)
+    assert next_due(T0, 15, T0 + timedelta(minutes=3)) == T0 + timedelta(minutes=15)
+    # down for an hour: the next slot on the same grid, no catch-up burst
+    assert next_due(T0, 15, T0 + timedelta(minutes=61)) == T0 + timedelta(minutes=75)
+    assert next_due(T0 + timedelta(minutes=5), 15, T0) == T0 + timedelta(minutes=5)
+
+
+def test_fetch_plan_groups_teams_by_their_last_match() -> None:
+    plan = fetch_plan(
+        [(11003, "1-1"), (11001, "1-1"), (12001, "2-1"), (11005, None), (11001, "1-1")]
+    )
+    assert plan.groups == ((11001, 11003), (12001,))
+    assert plan.unknown == (11005,)
+
+
+def test_content_hash_is_stable_and_follows_the_data(match: Match) -> None:
+    same = Match.model_validate(match.model_dump())
+    assert content_hash(match, team_id=11001, stale=False) == content_hash(
+        same, team_id=11001, stale=False
+    )
+    assert content_hash(match, team_id=11001, stale=False) != content_hash(
+        match, team_id=11002, stale=False
+    )
+    assert content_hash(match, team_id=11001, stale=False) != content_hash(
+        match, team_id=11001, stale=True, fetched_at=T0
+    )
+    changed = match.model_copy(update={"kills": match.kills.model_copy(update={"red": 1})})
+    assert content_hash(match, team_id=11001, stale=False) != content_hash(
+        changed, team_id=11001, stale=False
+    )
+    assert len(content_hash(match, team_id=1, stale=False)) == 32
+
+
+def test_a_new_week_is_a_later_match_not_the_first_one(match: Match) -> None:
+    match_id, start = match_key(match)
+    assert not is_new_week(None, None, match)
+    assert not is_new_week(match_id, start, match)
+    earlier = (match.start_time - timedelta(days=7)).isoformat()
+    assert is_new_week(match_id, earlier, match)
+    assert is_new_week("1-4", earlier, match)
+    later = (match.start_time + timedelta(days=7)).isoformat()
+    assert not is_new_week(match_id, later, match)
+
+
+def test_week_result_ranks_by_victory_points_and_survives_json(match: Match) -> None:
+    summary = analyse_match(match, now=T0)
+    result = WeekResult.from_summary(summary)
+    vps = [s.victory_points for s in result.standings]
+    assert vps == sorted(vps, reverse=True)
+    assert WeekResult.from_json(result.to_json()) == result
+    best = result.standings[0]
+    assert result.rank_of(best.team_ids[0]) == 1
+    assert result.rank_of(99_999) is None
+
+
+async def test_the_pacer_spaces_requests_at_its_rate() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pacer = RequestPacer(rate=50, burst=1, monotonic=lambda: now[0], sleep=sleep)
+    for _ in range(101):
+        await pacer.acquire()
+    assert now[0] == pytest.approx(2.0)  # 100 requests after the first, at 50 per second
+    with pytest.raises(ValueError, match="rate"):
+        RequestPacer(rate=0)
