@@ -14,7 +14,9 @@ from bot.metrics import BotMetrics
 from services.composer import ComposerMetrics
 from services.gw2 import GW2Metrics
 from services.keys import KeyMetrics
+from services.updates import UpdateMetrics
 
+ALL_METRICS = (BotMetrics, GW2Metrics, KeyMetrics, ComposerMetrics, UpdateMetrics)
 MONITORING = Path(__file__).resolve().parents[1] / "monitoring"
 METRIC_RE = re.compile(r"\bgw2opt_[a-z0-9_]+")
 SUFFIXES = {
@@ -28,24 +30,13 @@ SUFFIXES = {
 
 def exported_sample_names() -> set[str]:
     registry = CollectorRegistry()
-    for metrics_class in (BotMetrics, GW2Metrics, KeyMetrics, ComposerMetrics, *_feature_metrics()):
+    for metrics_class in ALL_METRICS:
         metrics_class(registry)
     names: set[str] = set()
     for family in registry.collect():
         names.add(family.name)
         names.update(family.name + suffix for suffix in SUFFIXES.get(family.type, ("",)))
     return names
-
-
-def _feature_metrics() -> list[type]:
-    """Metric classes of features that define their own (imported lazily: optional modules)."""
-    found: list[type] = []
-    try:
-        from cogs.updates import UpdateMetrics  # type: ignore[attr-defined]
-    except ImportError:
-        return found
-    found.append(UpdateMetrics)
-    return found
 
 
 def dashboard_expressions() -> list[str]:
@@ -79,7 +70,7 @@ def test_alerts_have_summaries_and_severities() -> None:
 
 def test_no_metric_is_labelled_with_discord_ids() -> None:
     registry = CollectorRegistry()
-    for metrics_class in (BotMetrics, GW2Metrics, KeyMetrics, ComposerMetrics, *_feature_metrics()):
+    for metrics_class in ALL_METRICS:
         metrics_class(registry)
     forbidden = {"user", "user_id", "guild", "guild_id", "channel", "channel_id", "key", "token"}
     for family in registry.collect():
