@@ -23,7 +23,7 @@ from services.keys import KeyVault
 
 from . import __version__
 from .config import Settings
-from .errors import explain, send_error
+from .errors import ErrorAnswer, explain, send_error
 from .metrics import BotMetrics
 from .sentry import capture_exception
 from .storage import Database
@@ -84,21 +84,13 @@ class GW2CommandTree(app_commands.CommandTree["GW2Bot"]):
     async def on_error(
         self, interaction: discord.Interaction[GW2Bot], error: app_commands.AppCommandError, /
     ) -> None:
-        answer = explain(error)
         command = interaction.command.qualified_name if interaction.command else "unknown"
-        bot = interaction.client
-        bot.observe_command(interaction, "user_error" if answer.expected else "error")
-        if not answer.expected:
-            original = getattr(error, "original", error)
-            log.error(
-                "Command /%s failed (reference %s)",
-                command,
-                answer.reference,
-                exc_info=(type(original), original, original.__traceback__),
-            )
-            bot.services.metrics.errors.labels(where="app_command").inc()
-            capture_exception(original, command=command, reference=answer.reference or "")
-        await send_error(interaction, answer.message)
+        answer = await interaction.client.answer_interaction_error(
+            interaction, error, where="app_command", name=command
+        )
+        interaction.client.observe_command(
+            interaction, "user_error" if answer.expected else "error"
+        )
 
 
 # The bot never joins voice; discord.py's warning about missing voice libraries is noise here.
@@ -164,6 +156,34 @@ class GW2Bot(commands.Bot):
         self, interaction: discord.Interaction[GW2Bot], command: object
     ) -> None:
         self.observe_command(interaction, "ok")
+
+    async def answer_interaction_error(
+        self,
+        interaction: discord.Interaction[Any],
+        error: BaseException,
+        *,
+        where: str,
+        name: str,
+    ) -> ErrorAnswer:
+        """Answer a failed command, button or modal; log, count and report unexpected errors.
+
+        Commands reach this through the tree's ``on_error``; components (buttons, dynamic items,
+        modals) call it themselves, since discord.py does not route their errors to the tree.
+        """
+        answer = explain(error)
+        if not answer.expected:
+            original = getattr(error, "original", error)
+            log.error(
+                "%s %s failed (reference %s)",
+                where,
+                name,
+                answer.reference,
+                exc_info=(type(original), original, original.__traceback__),
+            )
+            self.services.metrics.errors.labels(where=where).inc()
+            capture_exception(original, where=where, name=name, reference=answer.reference or "")
+        await send_error(interaction, answer.message)
+        return answer
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.error("Unhandled error in %s", event_method, exc_info=sys.exc_info())

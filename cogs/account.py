@@ -27,7 +27,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import explain, send_error
 from bot.storage.keys import LinkedKey, UsableKey
 from services.accounts import check_key, fetch_account_overview, fetch_characters
 from services.errors import UserFacingError
@@ -585,10 +584,9 @@ class PasteKeyModal(discord.ui.Modal, title="Link your GW2 API key"):
     async def on_error(  # type: ignore[override]  # Modal's signature differs from View's
         self, interaction: discord.Interaction[Any], error: Exception, /
     ) -> None:
-        answer = explain(error)
-        if not answer.expected:
-            log.error("Key modal failed (reference %s)", answer.reference, exc_info=error)
-        await send_error(interaction, answer.message)
+        await self.cog.bot.answer_interaction_error(
+            interaction, error, where="component", name="key modal"
+        )
 
 
 class CharacterPagesView(discord.ui.View):

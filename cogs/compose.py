@@ -24,7 +24,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import explain, permission_names, send_error
+from bot.errors import permission_names, send_error
 from cogs.compose_render import render_plan
 from cogs.team_options import resolve_team_option, team_autocomplete
 from services.composer import (
@@ -469,11 +469,9 @@ async def _run_button(
     try:
         await run(cog)
     except Exception as error:
-        answer = explain(error)
-        if not answer.expected:
-            log.exception("Compose button %s failed (reference %s)", action, answer.reference)
-            bot.services.metrics.errors.labels(where="component").inc()
-        await send_error(interaction, answer.message)
+        await bot.answer_interaction_error(
+            interaction, error, where="component", name=f"compose {action}"
+        )
 
 
 # -------------------------------------------------------------------------------- pure helpers

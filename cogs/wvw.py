@@ -26,7 +26,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import explain, send_error
 from services.errors import UserFacingError
 from services.gw2 import (
     GW2APIError,
@@ -513,15 +512,9 @@ class Responder:
         if error is None or not self.update or not isinstance(error, Exception):
             return False
         # Component callbacks do not go through the command tree's error handler.
-        answer = explain(error)
-        if not answer.expected:
-            log.error(
-                "Button %s failed (reference %s)",
-                _custom_id(self.interaction),
-                answer.reference,
-                exc_info=error,
-            )
-        await send_error(self.interaction, answer.message)
+        await self.interaction.client.answer_interaction_error(
+            self.interaction, error, where="component", name=_custom_id(self.interaction)
+        )
         return True
 
     async def send(

@@ -54,9 +54,11 @@ class GuildSettingsRepository:
 
     async def mark_left(self, guild_id: int, when: datetime) -> None:
         """The bot left: keep the settings for a grace period in case it is invited back."""
+        # A row even for a guild that never changed a setting: its subscriptions must be purged too.
         await self.db.execute(
-            "UPDATE guild_settings SET left_at = ? WHERE guild_id = ?",
-            (when.isoformat(timespec="seconds"), guild_id),
+            "INSERT INTO guild_settings (guild_id, left_at) VALUES (?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET left_at = excluded.left_at",
+            (guild_id, when.isoformat(timespec="seconds")),
         )
 
     async def mark_present(self, guild_id: int) -> None:

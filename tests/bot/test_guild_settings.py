@@ -39,3 +39,17 @@ async def test_only_guilds_gone_past_the_grace_period_are_purged(db: Database) -
     await repo.mark_present(2)
     assert (await repo.get(2)).left_at is None
     assert (await repo.get(3)).default_team_id == 11001
+
+
+async def test_a_guild_that_never_configured_anything_is_purged_with_its_subscriptions(
+    db: Database,
+) -> None:
+    repo = GuildSettingsRepository(db)
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    await db.execute(
+        "INSERT INTO update_subscriptions (guild_id, channel_id, team_id) VALUES (?, ?, ?)",
+        (9, 900, 12002),
+    )
+    await repo.mark_left(9, now - timedelta(days=8))
+    assert await repo.purge_left_before(now - timedelta(days=7)) == [9]
+    assert await db.fetchval("SELECT count(*) FROM update_subscriptions") == 0

@@ -7,6 +7,7 @@ channels see the same messages.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -91,6 +92,17 @@ def posts(world: World, channel: FakeChannel | None = None) -> list[FakeMessage]
 async def next_slot(world: World, app: Application, minutes: float = 15) -> None:
     world.clock.advance(minutes * 60)
     await updates(app).run_cycle()
+
+
+async def settle_presence(app: Application, world: World, *, present: bool) -> None:
+    """Wait for the guild join/remove listener (a task of its own) to record the change."""
+    assert app._services is not None
+    repo = app._services.guild_settings
+    for _ in range(500):
+        if ((await repo.get(world.guild.id)).left_at is None) is present:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the guild never became {'present' if present else 'absent'}")
 
 
 def change_the_match(world: World) -> None:
@@ -382,16 +394,19 @@ async def test_leaving_a_guild_keeps_its_settings_for_the_grace_period_only(
         assert app._services is not None
         db = app._services.db
         await world.discord.remove_guild(world.guild)
+        await settle_presence(app, world, present=False)
         change_the_match(world)
         await next_slot(world, app)
         assert len(world.channel and posts(world)) == 1  # nothing due in a guild the bot left
         assert await db.fetchval("SELECT COUNT(*) FROM update_subscriptions") == 1
 
         await world.discord.join_guild(world.guild)  # re-invited: everything is still there
+        await settle_presence(app, world, present=True)
         await next_slot(world, app)
         assert len(posts(world)[0].history) == 1
 
         await world.discord.remove_guild(world.guild)
+        await settle_presence(app, world, present=False)
         await next_slot(world, app, 8 * 24 * 60)
         assert await db.fetchval("SELECT COUNT(*) FROM update_subscriptions") == 0
         assert await db.fetchval("SELECT COUNT(*) FROM guild_settings") == 0
