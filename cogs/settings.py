@@ -166,6 +166,52 @@ class Settings(commands.GroupCog, group_name="settings"):
             f"{preview_note}\n{content}" if content else preview_note, embed=embed, ephemeral=True
         )
 
+    @app_commands.command(name="key-ownership")
+    @app_commands.describe(
+        policy="required: keys linked here must carry the /key add code in their name"
+    )
+    @manage_server
+    async def key_ownership(
+        self,
+        interaction: discord.Interaction[GW2Bot],
+        policy: Literal["optional", "required"],
+    ) -> None:
+        """Require proof that a linked GW2 API key belongs to its owner (Manage Server)."""
+        guild = _guild(interaction)
+        await self.bot.services.guild_settings.set_ownership_policy(guild.id, policy)
+        if policy == "required":
+            text = (
+                "Keys linked with `/key add` from this server must now carry the one-time "
+                "ownership code in their name. Keys already linked stay linked."
+            )
+        else:
+            text = (
+                "The ownership code is optional again: keys that carry it are shown as "
+                "verified owner, others are linked too."
+            )
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @app_commands.command(name="leak-guard")
+    @app_commands.describe(enabled="Delete GW2 API keys pasted in this server's channels")
+    @manage_server
+    async def leak_guard(self, interaction: discord.Interaction[GW2Bot], enabled: bool) -> None:
+        """Turn the API key leak guard on or off for this server (Manage Server)."""
+        guild = _guild(interaction)
+        await self.bot.services.guild_settings.set_leak_guard(guild.id, enabled)
+        if not enabled:
+            text = "Leak guard off: keys pasted in this server's channels stay where they are."
+        elif not self.bot.services.settings.security.leak_guard_enabled:
+            text = (
+                "Leak guard on for this server, but the bot's operator turned it off for the "
+                "whole bot (LEAK_GUARD_ENABLED=false), so it cannot read messages yet."
+            )
+        else:
+            text = (
+                "Leak guard on: a GW2 API key pasted in a channel is deleted (I need Manage "
+                "Messages there) and its owner is told to replace it."
+            )
+        await interaction.response.send_message(text, ephemeral=True)
+
     # The bot leaving and rejoining -----------------------------------------------------------
 
     @commands.Cog.listener()

@@ -17,6 +17,8 @@ CHANGING_COMMANDS = [
     ("settings updates", {"team": "11001"}),
     ("settings updates-off", {}),
     ("settings preview", {"team": "11001"}),
+    ("settings key-ownership", {"policy": "required"}),
+    ("settings leak-guard", {"enabled": False}),
 ]
 
 
@@ -40,6 +42,31 @@ async def test_changing_settings_needs_manage_server_at_run_time(
     assert reply.content == "You need the Manage Server permission to do that."
     assert rows == 0
     assert settings.default_team_id is None
+    assert settings.key_ownership_policy == "optional"
+    assert settings.leak_guard_enabled is True
+
+
+async def test_admins_set_the_key_policies(tmp_path: Path) -> None:
+    async with FakeDiscord() as discord_fake, FakeGW2API() as gw2_fake:
+        guild = discord_fake.add_guild(name="Vigil Keep")
+        admin = discord_fake.add_member(
+            guild, discord_fake.add_user("Alice"), permissions="manage_guild"
+        )
+        async with running_bot(discord_fake, tmp_path, gw2=gw2_fake, extensions=EXTENSIONS) as app:
+            policy = await discord_fake.slash(
+                admin, "settings key-ownership", {"policy": "required"}
+            )
+            policy_reply = await policy.wait_final_message()
+            guard = await discord_fake.slash(admin, "settings leak-guard", {"enabled": False})
+            guard_reply = await guard.wait_final_message()
+            assert app._services is not None
+            settings = await app._services.guild_settings.get(guild.id)
+            shown = await (await discord_fake.slash(admin, "settings show")).wait_final_message()
+    assert settings.key_ownership_policy == "required"
+    assert settings.leak_guard_enabled is False
+    assert "ownership code" in policy_reply.content
+    assert guard_reply.content.startswith("Leak guard off")
+    assert "required" in shown.all_text().lower()
 
 
 async def test_everyone_can_show_the_settings(tmp_path: Path) -> None:
