@@ -278,6 +278,17 @@ class AccountCog(commands.Cog, name="Account"):
         else:
             await self._guard_against_leak(message)
 
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """A key added to a public message by editing it is as public as a pasted one."""
+        message = payload.message
+        if message.author.bot or message.guild is None:
+            return
+        before = payload.cached_message
+        if before is not None and find_gw2_api_keys(before.content):
+            return  # the guard saw this key when the message was posted
+        await self._guard_against_leak(message)
+
     async def _on_direct_message(self, message: discord.Message) -> None:
         text = message.content
         parsed = parse_key(text)

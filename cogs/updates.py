@@ -339,7 +339,10 @@ class Updates(commands.Cog):
         )
         new_week = is_new_week(subscription.last_match_id, subscription.last_match_start, match)
         has_message = subscription.mode == "post" or subscription.last_message_id is not None
-        if not new_week and digest == subscription.last_posted_hash and has_message:
+        # After an outage note the channel shows the note, not the data: send the data again even
+        # if it did not change (this also clears ``stale_since``, so the next outage gets a note).
+        unchanged = digest == subscription.last_posted_hash and subscription.stale_since is None
+        if not new_week and unchanged and has_message:
             cycle.reschedule.append((subscription.id, next_at))
             self.metrics.delivery("edit" if subscription.mode == "edit" else "post", "unchanged")
             return "unchanged"

@@ -445,6 +445,7 @@ class GW2Client:
             return Fetched(value, entry.fetched_at, self._clock.now() - entry.fetched_at, True)
 
         task = self._flights.running(ckey)
+        joined = task is not None
         if task is None:
             if self._metrics is not None:
                 self._metrics.cache.labels(family, "miss").inc()
@@ -456,7 +457,7 @@ class GW2Client:
             self._metrics.coalesced.labels(family).inc()
 
         try:
-            fresh = await asyncio.shield(task)
+            fresh = await self._await_flight(task, family, budget if joined else None)
         except _STALE_SERVABLE as error:
             old = self.cache.get(ckey, self._clock.monotonic())
             if old is None:
@@ -480,6 +481,19 @@ class GW2Client:
             )
         fresh_value: T = fresh.value
         return Fetched(fresh_value, fresh.fetched_at, self._clock.now() - fresh.fetched_at)
+
+    async def _await_flight(
+        self, task: asyncio.Task[CacheEntry], family: str, budget: float | None
+    ) -> CacheEntry:
+        """The shared request's answer; a caller that joined someone else's request keeps its own
+        budget (an autocomplete must not wait out a slower caller's retries)."""
+        if budget is None:
+            return await asyncio.shield(task)
+        try:
+            async with asyncio.timeout(max(0.0, budget)):
+                return await asyncio.shield(task)
+        except TimeoutError:
+            raise UnavailableError(family=family, upstream_text="budget spent waiting") from None
 
     async def _fetch(
         self,

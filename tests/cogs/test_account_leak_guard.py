@@ -118,3 +118,20 @@ async def test_with_the_guard_disabled_by_setting_the_bot_runs_without_it(tmp_pa
     assert linked.embed is not None
     assert linked.embed["title"] == "API key linked"
     assert len(world.discord.sent_dms(world.alice.user)) == 1  # the checklist, no warning
+
+
+async def test_a_key_added_by_editing_a_message_is_deleted_too(tmp_path: Path) -> None:
+    async with account_world(tmp_path) as world:
+        posted = await world.discord.send_user_message(
+            world.alice, "my key is coming", channel=world.guild.default_channel
+        )
+        await world.discord.sync()
+        assert not posted.deleted
+        key = make_gw2_key()
+        await world.discord.edit_user_message(posted, f"my key is {key}")
+        await world.discord.wait_until(lambda: posted.deleted, "the edited message's deletion")
+        await world.discord.wait_until(
+            lambda: world.discord.sent_dms(world.alice.user), "the warning DM"
+        )
+    assert len(world.discord.sent_dms(world.alice.user)) == 1
+    assert "I deleted the message" in world.discord.sent_dms(world.alice.user)[0].content

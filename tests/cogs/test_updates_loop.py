@@ -432,3 +432,24 @@ async def test_due_subscriptions_share_one_fetch_per_match(world: World) -> None
         assert world.gw2.count(MATCHES) == 1
         assert report.matches == 1
         assert report.outcomes == {"edited": 3}
+
+
+async def test_the_outage_note_goes_away_when_the_api_returns_with_the_same_data(
+    world: World,
+) -> None:
+    async with bot(world) as app:
+        await subscribe(world)
+        first = await world.discord.wait_for_message(world.channel)
+        await updates(app).run_cycle()
+    world.gw2.fail(MATCHES, status=503, text="down for maintenance", times=None)
+    async with bot(world) as app:  # restarted: nothing cached to serve stale
+        await next_slot(world, app)
+        assert "GW2 API is not answering" in first.content
+        world.gw2.clear_faults()  # back, with the match unchanged (a frozen match)
+        await next_slot(world, app)
+        assert first.content == ""
+        assert len(posts(world)) == 1
+
+        world.gw2.fail(MATCHES, status=503, text="down for maintenance", times=None)
+        await next_slot(world, app)  # the next outage gets its note again
+        assert "GW2 API is not answering" in first.content

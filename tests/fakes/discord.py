@@ -62,6 +62,7 @@ Live changes (async: change the world and dispatch, then wait until the client p
     (MESSAGE_DELETE, then 404/10008); ``await move_voice(guild, user, channel)``
     (VOICE_STATE_UPDATE); ``await add_member_live(guild, user, ...)`` (GUILD_MEMBER_ADD);
     ``await send_user_message(author, content, channel=None)`` (MESSAGE_CREATE; DM if no channel);
+    ``await edit_user_message(message, content)`` (MESSAGE_UPDATE);
     ``await sync()`` (barrier: the client has parsed everything sent so far).
 
 Interactions (each returns an :class:`InteractionHandle`)
@@ -1093,6 +1094,15 @@ class FakeDiscord:
         await self._announce_message(message, "MESSAGE_CREATE")
         await self.sync()
         return message
+
+    async def edit_user_message(self, message: FakeMessage, content: str) -> None:
+        """The author edits their message: MESSAGE_UPDATE with the new content."""
+        if message.source != "user":
+            raise FakeDiscordError("only a user's own message can be edited this way")
+        message.apply_edit({"content": content})
+        self._bump()
+        await self._announce_message(message, "MESSAGE_UPDATE")
+        await self.sync()
 
     # -- interactions --------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -475,3 +476,20 @@ async def test_fetched_reports_age_from_the_clock(client: GW2Client, clock: Inst
     assert second.from_cache
     assert second.fetched_at == first.fetched_at == START
     assert second.age == timedelta(seconds=10)
+
+
+async def test_a_caller_joining_a_slow_request_still_gets_its_own_budget(
+    client: GW2Client, fake: FakeGW2API
+) -> None:
+    # Autocomplete asks with a 1 s budget; it must not wait out someone else's 8 s request.
+    fake.script("/v2/worlds", Fault.slow(1.0))
+    patient = asyncio.create_task(client.worlds())
+    await asyncio.sleep(0.05)  # the first request is in flight
+
+    started = time.perf_counter()
+    with pytest.raises(UnavailableError):
+        await client.worlds(budget=0.2)
+    assert time.perf_counter() - started < 0.6
+
+    assert len((await patient).value) > 0  # the shared request itself was not cancelled
+    assert fake.count("/v2/worlds") == 1
