@@ -71,16 +71,16 @@ class Database:
 
     # Reads -----------------------------------------------------------------------------------
 
+    # Reads wait for a write transaction in progress: on the one shared connection they would
+    # otherwise see its uncommitted (perhaps rolled back) changes.
+
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        with self._timed(sql):
-            async with self._connection.execute(sql, params) as cursor:
-                return list(await cursor.fetchall())
+        async with self._write_lock:
+            return await self._fetchall(sql, params)
 
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        with self._timed(sql):
-            async with self._connection.execute(sql, params) as cursor:
-                row: aiosqlite.Row | None = await cursor.fetchone()
-                return row
+        async with self._write_lock:
+            return await self._fetchone(sql, params)
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -112,6 +112,17 @@ class Database:
 
     # Internals -------------------------------------------------------------------------------
 
+    async def _fetchall(self, sql: str, params: Params) -> list[aiosqlite.Row]:
+        with self._timed(sql):
+            async with self._connection.execute(sql, params) as cursor:
+                return list(await cursor.fetchall())
+
+    async def _fetchone(self, sql: str, params: Params) -> aiosqlite.Row | None:
+        with self._timed(sql):
+            async with self._connection.execute(sql, params) as cursor:
+                row: aiosqlite.Row | None = await cursor.fetchone()
+                return row
+
     @property
     def connection(self) -> aiosqlite.Connection:
         return self._connection
@@ -142,10 +153,10 @@ class Transaction:
                 return int(cursor.lastrowid or 0)
 
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        return await self._db.fetchone(sql, params)
+        return await self._db._fetchone(sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        return await self._db.fetchall(sql, params)
+        return await self._db._fetchall(sql, params)
 
 
 class _Timer:

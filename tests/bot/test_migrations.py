@@ -108,3 +108,27 @@ async def test_transaction_rolls_back_on_error(db: Database) -> None:
             await tx.execute("INSERT INTO guild_settings (guild_id) VALUES (?)", (1,))
             raise RuntimeError("boom")
     assert await db.fetchval("SELECT count(*) FROM guild_settings") == 0
+
+
+async def test_reads_never_see_a_write_in_progress(db: Database) -> None:
+    import asyncio
+
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_write() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO guild_settings (guild_id) VALUES (?)", (7,))
+            started.set()
+            await release.wait()
+            raise RuntimeError("rolled back")
+
+    writer = asyncio.create_task(slow_write())
+    await started.wait()
+    reader = asyncio.create_task(db.fetchval("SELECT count(*) FROM guild_settings"))
+    await asyncio.sleep(0.05)
+    assert not reader.done()  # it waits for the transaction instead of reading its insert
+    release.set()
+    with pytest.raises(RuntimeError):
+        await writer
+    assert await reader == 0
