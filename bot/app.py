@@ -114,6 +114,7 @@ class Application:
             timeout_s=mistral.timeout_seconds,
             retries=1,
             metrics=self._services.metric_set(ComposerMetrics),
+            redactor=self.redactor,
         )
         self.bot = GW2Bot(self._services, extensions=self.extensions)
         if settings.metrics.port:
@@ -205,6 +206,7 @@ class Application:
         if self._services is not None:
             if self._services.mistral is not None:
                 await self._services.mistral.aclose()
+            await self._services.gw2.aclose()
             await self._services.http.close()
             await self._services.db.close()
         if self._previous_endpoints is not None:

@@ -387,8 +387,12 @@ def make_mistral_composer(
     timeout_s: float = 8.0,
     retries: int = 0,
     metrics: ComposerMetrics | None = None,
+    redactor: SecretRedactor | None = None,
 ) -> MistralComposer | None:
-    """The AI layer, or None (off) without an API key."""
+    """The AI layer, or None (off) without an API key.
+
+    ``redactor`` (the process's, which knows every configured secret) masks the prompt.
+    """
     if not api_key:
         return None
     return MistralComposer(
@@ -398,6 +402,7 @@ def make_mistral_composer(
         timeout_s=timeout_s,
         retries=min(max(retries, 0), 1),
         metrics=metrics,
+        redactor=redactor,
     )
 
 

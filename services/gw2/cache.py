@@ -105,5 +105,12 @@ class SingleFlight:
         if not task.cancelled():
             task.exception()  # mark retrieved: waiters handle it, no "never retrieved" warning
 
+    async def cancel_all(self) -> None:
+        """Cancel every in-flight fetch and wait for them (at shutdown, before the session)."""
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def __len__(self) -> int:
         return len(self._inflight)

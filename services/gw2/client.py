@@ -339,6 +339,10 @@ class GW2Client:
             error=next((p.error for p in parts if p.error is not None), None),
         )
 
+    async def aclose(self) -> None:
+        """Cancel requests still in flight; call before closing the shared session."""
+        await self._flights.cancel_all()
+
     async def build(
         self, *, refresh: bool = False, budget: float | None = None
     ) -> Fetched[models.GameBuild]:
@@ -487,13 +491,18 @@ class GW2Client:
     ) -> CacheEntry:
         """The shared request's answer; a caller that joined someone else's request keeps its own
         budget (an autocomplete must not wait out a slower caller's retries)."""
-        if budget is None:
-            return await asyncio.shield(task)
         try:
+            if budget is None:
+                return await asyncio.shield(task)
             async with asyncio.timeout(max(0.0, budget)):
                 return await asyncio.shield(task)
         except TimeoutError:
             raise UnavailableError(family=family, upstream_text="budget spent waiting") from None
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise  # this caller was cancelled, not the shared request
+            # The shared request was cancelled (the client is closing): an outage to the caller.
+            raise UnavailableError(family=family, upstream_text="client closing") from None
 
     async def _fetch(
         self,

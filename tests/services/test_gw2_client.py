@@ -493,3 +493,15 @@ async def test_a_caller_joining_a_slow_request_still_gets_its_own_budget(
 
     assert len((await patient).value) > 0  # the shared request itself was not cancelled
     assert fake.count("/v2/worlds") == 1
+
+
+async def test_aclose_cancels_requests_still_in_flight() -> None:
+    async with FakeGW2API() as fake, aiohttp.ClientSession() as session:
+        fake.script("/v2/wvw/matches", Fault.slow(0.5))
+        client = GW2Client(session, base_url=fake.base_url, clock=InstantClock())
+        call = asyncio.create_task(client.match_for_team(11001))
+        await asyncio.sleep(0.05)
+        await client.aclose()
+        with pytest.raises(UnavailableError):
+            await call  # the caller is told the API is unavailable, it does not hang
+        assert len(client._flights) == 0
