@@ -354,6 +354,7 @@ class Updates(commands.Cog):
         content = view.content()
         outcome: Outcome = "posted"
         message: discord.Message | None = None
+        match_id, match_start = match_key(match)
         if new_week:
             result = await cycle.week_result(
                 self.subscriptions, subscription.last_match_id, subscription.last_match_start
@@ -362,6 +363,9 @@ class Updates(commands.Cog):
                 await self.pacer.acquire()
                 await channel.send(embed=render_week_result(result, team_id=subscription.team_id))
                 self.metrics.delivery("week_result", "ok")
+            await self.subscriptions.record_week_result_posted(
+                subscription.id, match_id, match_start
+            )
         elif subscription.mode == "edit" and subscription.last_message_id is not None:
             try:
                 await self.pacer.acquire()
@@ -378,7 +382,6 @@ class Updates(commands.Cog):
             await self.pacer.acquire()
             message = await channel.send(content=content, embed=embed)
             self.metrics.delivery("post", "ok")
-        match_id, match_start = match_key(match)
         await self.subscriptions.record_delivery(
             subscription.id,
             Delivered(message.id, match_id, match_start, digest, cycle.now, next_at),

@@ -173,6 +173,19 @@ class SubscriptionRepository:
             ),
         )
 
+    async def record_week_result_posted(
+        self, subscription_id: int, match_id: str, match_start: str
+    ) -> None:
+        """The last week's result is out: follow the new match, with a fresh message next.
+
+        Saved before the new match is posted, so a failure there cannot post the result again.
+        """
+        await self.db.execute(
+            "UPDATE update_subscriptions SET last_match_id = ?, last_match_start = ?, "
+            "last_message_id = NULL, last_posted_hash = NULL WHERE id = ?",
+            (match_id, match_start, subscription_id),
+        )
+
     async def reschedule(self, schedule: Iterable[tuple[int, datetime]]) -> None:
         """Move subscriptions to their next slot without touching what was posted."""
         await self.db.executemany(

@@ -329,6 +329,36 @@ async def test_the_week_reset_posts_the_result_and_starts_a_fresh_message(world:
         assert len(fresh.history) == 1
 
 
+async def test_a_failed_post_after_the_week_result_does_not_repeat_the_result(
+    world: World,
+) -> None:
+    async with bot(world) as app:
+        await subscribe(world)
+        await world.discord.wait_for_message(world.channel)
+        await updates(app).run_cycle()
+        world.gw2.world.roll_week()
+        new_start = world.gw2.world.match_for(TEAM).start_time  # type: ignore[union-attr]
+        world.clock.advance((new_start - world.clock.now()).total_seconds() + 60)
+        # The week result goes out, then sending the new match's message fails once.
+        cog = updates(app)
+        acquire = cog.pacer.acquire
+        sends = 0
+
+        async def second_send_fails() -> None:
+            nonlocal sends
+            sends += 1
+            if sends == 2:
+                raise RuntimeError("Discord hiccup")
+            await acquire()
+
+        cog.pacer.acquire = second_send_fails  # type: ignore[method-assign]
+        await cog.run_cycle()
+        await next_slot(world, app)
+        titles = [m.embed["title"] for m in posts(world) if m.embed is not None]
+    assert sum(title.startswith("Week result") for title in titles) == 1
+    assert titles[-1].startswith("WvW NA Tier")
+
+
 async def test_after_a_restart_posts_resume_without_double_posting(world: World) -> None:
     async with bot(world) as app:
         await subscribe(world, mode="post")
