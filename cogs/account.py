@@ -114,6 +114,8 @@ class AccountCog(commands.Cog, name="Account"):
 
     async def cog_load(self) -> None:
         self.bot.add_view(self._paste_view)
+        # Answers page clicks whose live view is gone (timed out, or the bot restarted).
+        self.bot.add_view(ExpiredCharacterPages())
         self._revalidation_task = asyncio.create_task(
             self._revalidation_loop(), name="key-revalidation"
         )
@@ -633,6 +635,31 @@ class CharacterPagesView(discord.ui.View):
     def _sync_buttons(self) -> None:
         self.previous.disabled = self.index == 0
         self.next.disabled = self.index >= len(self.pages) - 1
+
+
+class ExpiredCharacterPages(discord.ui.View):
+    """The fallback for ``/characters`` page buttons that no live view handles any more.
+
+    discord.py looks for a view bound to the clicked message first, so this persistent view only
+    answers when the pages' own view has timed out or the bot has restarted.
+    """
+
+    EXPIRED = "These pages expired. Run `/characters` again to see your characters."
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @discord.ui.button(label="◀ Previous", custom_id="gw2opt:chars:prev")
+    async def previous(
+        self, interaction: discord.Interaction[Any], _button: discord.ui.Button[Any]
+    ) -> None:
+        await interaction.response.edit_message(content=self.EXPIRED, view=None)
+
+    @discord.ui.button(label="Next ▶", custom_id="gw2opt:chars:next")
+    async def next(
+        self, interaction: discord.Interaction[Any], _button: discord.ui.Button[Any]
+    ) -> None:
+        await interaction.response.edit_message(content=self.EXPIRED, view=None)
 
 
 async def _send_quietly(

@@ -94,6 +94,32 @@ async def test_characters_are_listed_with_elite_specs_and_paginated(tmp_path: Pa
     assert key not in message.all_text()
 
 
+async def test_page_buttons_whose_view_is_gone_say_the_pages_expired(tmp_path: Path) -> None:
+    characters = [FakeCharacter(f"Alt Number {i:02d}", "Necromancer", [60]) for i in range(12)]
+    async with account_world(tmp_path) as world:
+        key = make_gw2_key()
+        world.gw2.add_key(key, account_name="Alice.1234", characters=characters)
+        await paste_in_dm(world, world.alice.user, key)
+        handle = await world.discord.slash(world.alice, "characters")
+        message = await handle.wait_final_message()
+        assert world.app.bot is not None
+        store = world.app.bot._connection._view_store
+        live = {
+            item.view
+            for items in store._views.values()
+            for item in items.values()
+            if item.view is not None and not item.view.is_persistent()
+        }
+        assert live
+        for view in live:  # what a timeout or a restart does to the pages' view
+            store.remove_view(view)
+        click = await world.discord.click(world.alice, message, "gw2opt:chars:next")
+        await click.wait_response()
+    assert click.response_type == 7
+    assert "expired" in message.content
+    assert message.custom_ids() == []
+
+
 async def test_without_builds_the_elite_specs_are_hidden_with_the_reason(tmp_path: Path) -> None:
     async with account_world(tmp_path) as world:
         key = make_gw2_key()
