@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, LogFormat, load_settings
+from bot.config import _SECTIONS, ConfigError, LogFormat, load_settings
 
 
 def test_defaults_point_at_the_real_services(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,3 +84,31 @@ def test_secrets_lists_every_configured_secret(monkeypatch: pytest.MonkeyPatch) 
     assert "discord-token-value" in secrets
     assert "mistral-key-value" in secrets
     assert "https://abc@o1.ingest.sentry.io/1" in secrets
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_env_example_is_a_valid_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (REPO / ".env.example").read_text().replace("DISCORD_TOKEN=\n", "DISCORD_TOKEN=x\n")
+    (tmp_path / ".env").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.discord.dev_guild_id is None
+    assert settings.security.leak_guard_enabled is True
+
+
+def test_every_variable_is_documented_in_the_readme_and_env_example() -> None:
+    readme = (REPO / "README.md").read_text()
+    example = (REPO / ".env.example").read_text()
+    variables = {
+        line.split("=", 1)[0] for line in example.splitlines() if line and line[0].isupper()
+    }
+    settings_variables = {
+        (prefix + field).upper() for cls, prefix in _SECTIONS.values() for field in cls.model_fields
+    }
+    assert settings_variables == variables
+    missing = sorted(v for v in variables if f"`{v}`" not in readme)
+    assert missing == []
