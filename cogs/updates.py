@@ -81,7 +81,9 @@ GW2_BUDGET = 10.0
 PERMISSIONS_POST = ("view_channel", "send_messages", "embed_links")
 PERMISSIONS_EDIT = (*PERMISSIONS_POST, "read_message_history")
 
-Outcome = Literal["posted", "edited", "unchanged", "stale_note", "no_match", "disabled", "error"]
+Outcome = Literal[
+    "posted", "edited", "unchanged", "stale_note", "no_match", "disabled", "unsubscribed", "error"
+]
 
 
 def missing_permissions(
@@ -306,6 +308,8 @@ class Updates(commands.Cog):
 
     async def _serve(self, subscription: Subscription, cycle: _Cycle) -> Outcome:
         """Deliver one subscription's update; never raises (faults stay with this channel)."""
+        if not await self.subscriptions.is_enabled(subscription.id):
+            return "unsubscribed"  # turned off (or the guild purged) since the cycle began
         now = cycle.now
         next_at = next_due(subscription.next_due_at or now, subscription.interval_minutes, now)
         action: Literal["post", "edit", "week_result", "stale_note"] = "post"

@@ -136,6 +136,14 @@ class SubscriptionRepository:
 
     # The update loop -------------------------------------------------------------------------
 
+    async def is_enabled(self, subscription_id: int) -> bool:
+        """Still subscribed and not stopped (an admin may turn it off while a cycle runs)."""
+        return bool(
+            await self.db.fetchval(
+                "SELECT enabled FROM update_subscriptions WHERE id = ?", (subscription_id,)
+            )
+        )
+
     async def due(self, now: datetime) -> list[Subscription]:
         """Enabled subscriptions due at ``now`` in guilds the bot is still in, earliest first."""
         rows = await self.db.fetchall(

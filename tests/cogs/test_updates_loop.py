@@ -11,8 +11,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
@@ -357,6 +358,26 @@ async def test_a_failed_post_after_the_week_result_does_not_repeat_the_result(
         titles = [m.embed["title"] for m in posts(world) if m.embed is not None]
     assert sum(title.startswith("Week result") for title in titles) == 1
     assert titles[-1].startswith("WvW NA Tier")
+
+
+async def test_a_channel_turned_off_during_a_cycle_gets_nothing_more(world: World) -> None:
+    async with bot(world) as app:
+        await subscribe(world)
+        await world.discord.wait_for_message(world.channel)
+        await updates(app).run_cycle()
+        cog = updates(app)
+        due = cog.subscriptions.due
+
+        async def turned_off_while_fetching(now: datetime) -> list[Any]:
+            found = await due(now)
+            await cog.subscriptions.unsubscribe(world.guild.id, world.channel.id)
+            return found
+
+        cog.subscriptions.due = turned_off_while_fetching  # type: ignore[method-assign]
+        change_the_match(world)
+        await next_slot(world, app)
+        assert len(posts(world)) == 1
+        assert posts(world)[0].history == []
 
 
 async def test_after_a_restart_posts_resume_without_double_posting(world: World) -> None:
