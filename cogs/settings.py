@@ -222,6 +222,16 @@ class Settings(commands.GroupCog, group_name="settings"):
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self.bot.services.guild_settings.mark_present(guild.id)
 
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        # Removals while the bot was offline send no event: compare with the guilds it is in.
+        # Guilds in an outage are still listed (as unavailable), so they are not marked left.
+        gone, back = await self.bot.services.guild_settings.reconcile(
+            {guild.id for guild in self.bot.guilds}, self.bot.services.clock.now()
+        )
+        if gone or back:
+            log.info("Guilds left while offline: %d; back again: %d", len(gone), len(back))
+
     # Helpers ---------------------------------------------------------------------------------
 
     async def _team_or_default(self, guild_id: int, team: str | None) -> int:

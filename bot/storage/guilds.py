@@ -67,6 +67,30 @@ class GuildSettingsRepository:
             (guild_id,),
         )
 
+    async def reconcile(self, present: set[int], when: datetime) -> tuple[list[int], list[int]]:
+        """Match the stored guilds with the ones the bot is in after connecting.
+
+        Guilds with settings or subscriptions that the bot is no longer in (removed while it was
+        offline) start their grace period; guilds marked left that it is in again are present.
+        Returns (marked left, marked present).
+        """
+        rows = await self.db.fetchall(
+            "SELECT guild_id, left_at FROM guild_settings UNION "
+            "SELECT DISTINCT guild_id, NULL FROM update_subscriptions "
+            "WHERE guild_id NOT IN (SELECT guild_id FROM guild_settings)"
+        )
+        gone = sorted(
+            r["guild_id"] for r in rows if r["left_at"] is None and r["guild_id"] not in present
+        )
+        back = sorted(
+            r["guild_id"] for r in rows if r["left_at"] is not None and r["guild_id"] in present
+        )
+        for guild_id in gone:
+            await self.mark_left(guild_id, when)
+        for guild_id in back:
+            await self.mark_present(guild_id)
+        return gone, back
+
     async def purge_left_before(self, cutoff: datetime) -> list[int]:
         """Delete everything of guilds the bot left before ``cutoff``; returns their ids."""
         async with self.db.transaction() as tx:

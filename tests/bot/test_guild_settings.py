@@ -53,3 +53,26 @@ async def test_a_guild_that_never_configured_anything_is_purged_with_its_subscri
     await repo.mark_left(9, now - timedelta(days=8))
     assert await repo.purge_left_before(now - timedelta(days=7)) == [9]
     assert await db.fetchval("SELECT count(*) FROM update_subscriptions") == 0
+
+
+async def test_reconcile_marks_guilds_left_while_offline_and_ones_back_again(
+    db: Database,
+) -> None:
+    repo = GuildSettingsRepository(db)
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    await repo.set_default_team(1, 11001)  # still there
+    await repo.set_default_team(2, 11002)  # removed while offline
+    await repo.set_default_team(3, 11003)
+    await repo.mark_left(3, now - timedelta(days=1))  # left, now invited back
+    await db.execute(
+        "INSERT INTO update_subscriptions (guild_id, channel_id, team_id) VALUES (?, ?, ?)",
+        (4, 400, 12001),  # subscriptions only, removed while offline
+    )
+    gone, back = await repo.reconcile({1, 3}, now)
+    assert gone == [2, 4]
+    assert back == [3]
+    assert (await repo.get(2)).left_at is not None
+    assert (await repo.get(4)).left_at is not None
+    assert (await repo.get(3)).left_at is None
+    assert (await repo.get(1)).left_at is None
+    assert await repo.reconcile({1, 3}, now) == ([], [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,29 @@ async def test_preview_shows_the_post_only_to_the_admin(tmp_path: Path) -> None:
     assert preview.content.startswith("Preview")
     assert preview.embed is not None
     assert preview.embed["title"].startswith("WvW NA Tier")
+
+
+async def test_a_server_that_removed_the_bot_while_it_was_offline_starts_its_grace_period(
+    tmp_path: Path,
+) -> None:
+    async with FakeDiscord() as discord_fake, FakeGW2API() as gw2_fake:
+        guild = discord_fake.add_guild(name="Vigil Keep")
+        admin = discord_fake.add_member(
+            guild, discord_fake.add_user("Alice"), permissions="manage_guild"
+        )
+        async with running_bot(discord_fake, tmp_path, gw2=gw2_fake, extensions=EXTENSIONS):
+            await (
+                await discord_fake.slash(admin, "settings team", {"team": "11005"})
+            ).wait_final_message()
+    async with FakeDiscord() as elsewhere, FakeGW2API() as gw2_fake:  # the server is gone
+        elsewhere.add_guild(name="Another server")
+        async with running_bot(elsewhere, tmp_path, gw2=gw2_fake, extensions=EXTENSIONS) as app:
+            assert app._services is not None
+            repo = app._services.guild_settings
+            for _ in range(200):
+                if (await repo.get(guild.id)).left_at is not None:
+                    break
+                await asyncio.sleep(0.01)
+            settings = await repo.get(guild.id)
+    assert settings.left_at is not None
+    assert settings.default_team_id == 11005  # kept for the grace period
