@@ -23,7 +23,7 @@ from services.gw2 import (
     InvalidKeyError,
     MissingPermissionError,
 )
-from services.gw2.models import Account, BuildTab, CharacterCore, Specialization
+from services.gw2.models import Account, BuildTab, Specialization
 from services.keys import (
     KeyChecklist,
     OwnershipPolicy,
@@ -36,8 +36,6 @@ log = logging.getLogger(__name__)
 
 # The most characters /characters loads (an account has at most 70 slots).
 MAX_CHARACTERS = 70
-# How many character lookups run at once (the client's token bucket still has the last word).
-CHARACTER_CONCURRENCY = 8
 
 PROFESSION_ICONS: Mapping[str, str] = {
     "Guardian": "🛡️",
@@ -221,38 +219,20 @@ class CharacterRoster:
 async def fetch_characters(
     gw2: GW2Client, key: str, permissions: Iterable[str], *, limit: int = MAX_CHARACTERS
 ) -> CharacterRoster:
-    """Every character's profession, level, age and (with ``builds``) active elite spec."""
+    """Every character's profession, level, age and (with ``builds``) active elite spec.
+
+    One ``/v2/characters?ids=all`` request for the whole account (plus the static, cached
+    specializations); the build tabs in it are only read when the key has ``builds``.
+    """
     granted = {p.lower() for p in permissions}
-    names = await gw2.character_names(key)
-    wanted = names.value[:limit]
+    fetched = await gw2.characters_all(key)
+    wanted = fetched.value[:limit]
     want_builds = "builds" in granted
-    gate = asyncio.Semaphore(CHARACTER_CONCURRENCY)
-
-    async def load(name: str) -> tuple[CharacterCore | None, list[BuildTab] | None]:
-        async with gate:
-            try:
-                core = (await gw2.character_core(key, name)).value
-            except InvalidKeyError:
-                raise
-            except GW2APIError as error:
-                log.info("Character core lookup failed (%s)", error.outcome)
-                return None, None
-            if not want_builds:
-                return core, None
-            try:
-                tabs = (await gw2.character_buildtabs(key, name)).value
-            except InvalidKeyError:
-                raise
-            except GW2APIError as error:
-                log.info("Build tab lookup failed (%s)", error.outcome)
-                return core, None
-            return core, tabs
-
-    loaded = await asyncio.gather(*(load(name) for name in wanted))
+    rows = [(c, c.build_tabs if want_builds else []) for c in wanted]
     spec_ids = {
         slot.id
-        for _core, tabs in loaded
-        for tab in tabs or ()
+        for _character, tabs in rows
+        for tab in tabs
         for slot in tab.build.specializations
         if slot.id is not None
     }
@@ -264,21 +244,20 @@ async def fetch_characters(
             log.info("Specialization lookup failed (%s)", error.outcome)
     characters = tuple(
         CharacterSummary(
-            name=core.name,
-            profession=core.profession,
-            level=core.level,
-            elite_spec=elite_spec_name(tabs or (), specs),
-            age_seconds=core.age,
-            created=core.created,
+            name=character.name,
+            profession=character.profession,
+            level=character.level,
+            elite_spec=elite_spec_name(tabs, specs),
+            age_seconds=character.age,
+            created=character.created,
         )
-        for core, tabs in loaded
-        if core is not None
+        for character, tabs in rows
     )
     return CharacterRoster(
         characters=characters,
-        total=len(names.value),
+        total=len(fetched.value),
         builds_hidden=not want_builds,
-        stale=names.stale,
+        stale=fetched.stale,
     )
 
 

@@ -4,9 +4,10 @@
   players and flexible slots (a bare name or ``any`` is a flexible slot), with an error that names
   the closest spec when one is misspelt.
 * :func:`gather_voice_roster` asks the GW2 API which specs each voice member can play: the core
-  spec of every character's profession plus the elite specs found in its build tabs. A member
-  without a linked account, or whose key or characters fail, becomes a flexible slot with a note;
-  it never fails the command. Requests run with bounded concurrency inside one time budget.
+  spec of every character's profession plus the elite specs found in its build tabs. That is one
+  request per linked member (``/v2/characters?ids=all``), whatever their number of characters. A
+  member without a linked account, or whose key or characters fail, becomes a flexible slot with a
+  note; it never fails the command. Requests run with bounded concurrency inside one time budget.
 
 Nothing here imports Discord: members come in as ``(user id, display name)`` and keys through a
 lookup callable, so the plaintext key stays between the key store and the GW2 client.
@@ -269,50 +270,40 @@ async def _member_specs(
         return _MemberOutcome()
     try:
         async with gate:
-            names = (await gw2.character_names(account.key, budget=budget_s)).value
+            characters = (await gw2.characters_all(account.key, budget=budget_s)).value
     except GW2APIError as error:
         return _MemberOutcome(problem=_problem(error))
-    if not names:
+    if not characters:
         return _MemberOutcome(problem="no characters on their account")
-
-    async def character(name: str) -> list[str]:
-        async with gate:
-            tabs = (await gw2.character_buildtabs(account.key, name, budget=budget_s)).value
+    characters = characters[:max_characters]
+    if not any(c.build_tabs for c in characters):
+        # Every character has at least one build tab; the API leaves them out when the key
+        # lacks ``builds``, and then the elite specs are unknown (as with a 403 per character).
+        return _MemberOutcome(problem=_NO_PERMISSION)
+    found: list[str] = []
+    for character in characters:
+        tabs = character.build_tabs
+        profession = character.profession or next(
+            (t.build.profession for t in tabs if t.build.profession), ""
+        )
         specs: list[str] = []
-        profession = next((t.build.profession for t in tabs if t.build.profession), "")
-        if not profession:
-            async with gate:
-                core = (await gw2.character_core(account.key, name, budget=budget_s)).value
-            profession = core.profession
-        for tab in tabs or ():
+        for tab in tabs:
             specs.extend(specs_from_build(profession, tab.specialization_ids(), catalogue))
         if not tabs:
             specs.extend(specs_from_build(profession, (), catalogue))
-        return specs
-
-    results = await asyncio.gather(
-        *(character(n) for n in names[:max_characters]), return_exceptions=True
-    )
-    found: list[str] = []
-    first_error: GW2APIError | None = None
-    for result in results:
-        if isinstance(result, GW2APIError):
-            first_error = first_error or result
-        elif isinstance(result, BaseException):
-            raise result
-        else:
-            found.extend(s for s in result if s not in found)
+        found.extend(s for s in specs if s not in found)
     if found:
         return _MemberOutcome(specs=tuple(sorted(found)))
-    if first_error is not None:
-        return _MemberOutcome(problem=_problem(first_error))
     return _MemberOutcome(problem="no known spec on their characters")
+
+
+_NO_PERMISSION = "their API key lacks the characters or builds permission"
 
 
 def _problem(error: GW2APIError) -> str:
     """Why a member's specs are unknown, in the commander's words (never the key)."""
     if isinstance(error, MissingPermissionError):
-        return "their API key lacks the characters or builds permission"
+        return _NO_PERMISSION
     if isinstance(error, InvalidKeyError):
         return "the GW2 API rejected their key"
     return "the GW2 API did not answer"

@@ -400,6 +400,21 @@ class GW2Client:
             budget=budget,
         )
 
+    async def characters_all(
+        self, key: str, *, refresh: bool = False, budget: float | None = None
+    ) -> Fetched[list[models.Character]]:
+        """Every character with profession, level, age and (scope ``builds``) build tabs, in one
+        request (``/v2/characters?ids=all``): cheaper than names + core + build tabs each."""
+        return await self._get(
+            "characters",
+            "/v2/characters",
+            {"ids": "all"},
+            models.CHARACTER_LIST,
+            key=key,
+            refresh=refresh,
+            budget=budget,
+        )
+
     async def character_core(
         self, key: str, name: str, *, refresh: bool = False, budget: float | None = None
     ) -> Fetched[models.CharacterCore]:

@@ -255,6 +255,31 @@ class BuildTab(GW2Model):
         return [s.id for s in self.build.specializations if s.id is not None]
 
 
+class Character(GW2Model):
+    """One character of ``/v2/characters?ids=all``: the core fields plus its build tabs.
+
+    ``build_tabs`` is empty when the key lacks the ``builds`` scope (the API then leaves it out).
+    """
+
+    name: str
+    race: str = ""
+    gender: str = ""
+    profession: str = ""
+    level: int = 0
+    guild: str | None = None
+    age: int = 0
+    created: datetime | None = None
+    deaths: int | None = None
+    title: int | None = None
+    active_build_tab: int | None = None
+    build_tabs: list[BuildTab] = Field(default_factory=list)
+
+    @field_validator("build_tabs", mode="before")
+    @classmethod
+    def _no_tabs_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
 class Specialization(GW2Model):
     id: int
     name: str = ""
@@ -292,6 +317,7 @@ ACCOUNT_WVW = TypeAdapter(AccountWvw)
 NAME_LIST = TypeAdapter(list[str])
 CHARACTER_CORE = TypeAdapter(CharacterCore)
 BUILD_TAB_LIST = TypeAdapter(list[BuildTab])
+CHARACTER_LIST = TypeAdapter(list[Character])
 SPECIALIZATION_LIST = TypeAdapter(list[Specialization])
 GAME_BUILD = TypeAdapter(GameBuild)
 GUILD = TypeAdapter(Guild)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tests.bot.test_redaction import make_gw2_key
 from tests.cogs.test_account_flow import account_world, paste_in_dm
-from tests.fakes.gw2_api import FakeCharacter
+from tests.fakes.gw2_api import BULK_CHARACTERS_ROUTE, FakeCharacter
 
 GUILD_ID = "4FB44673-C2CF-E611-80D3-AC162DC085C0"
 
@@ -143,8 +143,10 @@ async def test_without_builds_the_elite_specs_are_hidden_with_the_reason(tmp_pat
         )
         message = await (await world.discord.slash(world.alice, "characters")).wait_final_message()
         buildtab_calls = world.gw2.count("/v2/characters/{name}/buildtabs")
+        bulk_calls = world.gw2.count(BULK_CHARACTERS_ROUTE)
     assert message.embed is not None
     assert "lacks the `builds` permission" in message.embed["description"]
     assert message.embed["fields"][0]["value"].startswith("Guardian · level 80")
     assert message.custom_ids() == []  # one page: no buttons
     assert buildtab_calls == 0
+    assert bulk_calls == 1

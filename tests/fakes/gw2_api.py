@@ -14,7 +14,7 @@ As a process (benchmarks)::
 What it serves (everything the client uses): ``/v2/build``, ``/v2/wvw/matches`` (``?world=``,
 ``?id=``, ``?ids=``, ``/{id}``), ``/v2/wvw/matches/overview``, ``/v2/wvw/objectives``,
 ``/v2/worlds``, ``/v2/wvw/timers/{lockout,teamassignment}``, ``/v2/tokeninfo``, ``/v2/account``,
-``/v2/account/wvw``, ``/v2/characters`` (+ ``/{name}/core``, ``/{name}/buildtabs``),
+``/v2/account/wvw``, ``/v2/characters`` (+ ``?ids=all``, ``/{name}/core``, ``/{name}/buildtabs``),
 ``/v2/specializations``, ``/v2/guild/{id}``, ``/v2/wvw/guilds/{na,eu}``.
 
 The world (:class:`FakeWorld`) is generated from a seed and internally consistent: 4 NA matches
@@ -696,6 +696,28 @@ class FakeCharacter:
             "title": None,
         }
 
+    def full_json(self, *, builds: bool) -> dict[str, Any]:
+        """The object ``/v2/characters?ids=all`` serves (build tabs only with ``builds``)."""
+        full: dict[str, Any] = {
+            **self.core_json(),
+            "flags": [],
+            "last_modified": "2024-01-01T00:00:00Z",
+            "crafting": [],
+            "backstory": [],
+            "wvw_abilities": [],
+            "build_tabs_unlocked": len(self.elite_specs),
+            "active_build_tab": self.active_tab,
+            "equipment": [],
+            "equipment_tabs_unlocked": 1,
+            "active_equipment_tab": 1,
+            "recipes": [],
+            "training": [],
+            "bags": [],
+        }
+        if builds:
+            full["build_tabs"] = self.buildtabs_json()
+        return full
+
     def buildtabs_json(self) -> list[dict[str, Any]]:
         first, second = CORE_SPECS.get(self.profession, (0, 0))
         tabs = []
@@ -831,6 +853,9 @@ class InstantClock(ManualClock):
 # --------------------------------------------------------------------------------- the server
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# The counter/fault key of ``/v2/characters?ids=...`` (the bulk form), apart from the names list.
+BULK_CHARACTERS_ROUTE = "/v2/characters?ids"
+
 
 class FakeGW2API:
     """The fake API server. Use ``async with FakeGW2API() as fake`` or ``await fake.start()``."""
@@ -939,7 +964,10 @@ class FakeGW2API:
             self.guild_teams[region][guild_id] = team_id
 
     def script(self, route: str, *faults: Fault) -> None:
-        """Queue faults for a route (``"/v2/wvw/matches"``, ``"/v2/characters/{name}/core"``)."""
+        """Queue faults for a route (``"/v2/wvw/matches"``, ``"/v2/characters/{name}/core"``).
+
+        ``"/v2/characters"`` covers the names list and the bulk form; ``BULK_CHARACTERS_ROUTE``
+        (``"/v2/characters?ids"``) only the bulk form."""
         self._faults.setdefault(route, deque()).extend(faults)
 
     def fail(
@@ -999,6 +1027,9 @@ class FakeGW2API:
         if self._bucket is not None and not self._bucket.take():
             self.rate_limited += 1
             return _error(429, "too many requests", {"Retry-After": "1"})
+        canonical = route
+        if route == "/v2/characters" and "ids" in request.query:
+            route = BULK_CHARACTERS_ROUTE  # counted (and scriptable) apart from the names list
         self.requests[route] += 1
         query = {k: v for k, v in request.query.items() if k != "access_token"}
         self.request_log.append(
@@ -1011,7 +1042,7 @@ class FakeGW2API:
                 _auth_via(request),
             )
         )
-        fault = self._next_fault(route, request.path)
+        fault = self._next_fault(route, request.path, canonical)
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
@@ -1036,8 +1067,8 @@ class FakeGW2API:
                     return _json(decoded[: max(1, len(decoded) // 2)], status=206)
         return response
 
-    def _next_fault(self, route: str, path: str) -> Fault | None:
-        for name in (path, route):
+    def _next_fault(self, route: str, path: str, canonical: str) -> Fault | None:
+        for name in dict.fromkeys((path, route, canonical)):
             queue = self._faults.get(name)
             if not queue:
                 continue
@@ -1214,7 +1245,12 @@ class FakeGW2API:
         entry = self._authorise(request, "account", "characters")
         if isinstance(entry, web.Response):
             return entry
-        return _json([c.name for c in entry.characters])
+        ids = request.query.get("ids")
+        if ids is None:
+            return _json([c.name for c in entry.characters])
+        builds = "builds" in entry.permissions
+        rows = {c.name: c for c in entry.characters}
+        return self._many(ids, rows, lambda c: c.full_json(builds=builds))
 
     async def _character_core(self, request: web.Request) -> web.Response:
         found = self._character(request, "characters")

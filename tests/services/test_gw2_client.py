@@ -25,7 +25,13 @@ from services.gw2 import (
     UnavailableError,
     key_id,
 )
-from tests.fakes.gw2_api import FakeCharacter, FakeGW2API, Fault, InstantClock
+from tests.fakes.gw2_api import (
+    BULK_CHARACTERS_ROUTE,
+    FakeCharacter,
+    FakeGW2API,
+    Fault,
+    InstantClock,
+)
 
 KEY = "ABCDEF01-2345-6789-ABCD-EF0123456789ABCDEF01-2345-6789-ABCD-EF0123456789"
 OTHER_KEY = "11111111-2222-3333-4444-555555555555AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE"
@@ -158,6 +164,56 @@ async def test_key_endpoints_answer_for_the_key(client: GW2Client) -> None:
     assert core.profession == "Guardian"
     tabs = (await client.character_buildtabs(KEY, "Zoë Fire")).value
     assert [t.specialization_ids()[-1] for t in tabs] == [62, 13]
+
+
+async def test_characters_all_reads_every_character_in_one_request(
+    client: GW2Client, fake: FakeGW2API
+) -> None:
+    fetched = await client.characters_all(KEY)
+
+    chars = fetched.value
+    assert [(c.name, c.profession, c.level) for c in chars] == [
+        ("Zoë Fire", "Guardian", 80),
+        ("Sir Strip", "Necromancer", 80),
+    ]
+    assert chars[0].age == 123_456
+    assert chars[0].deaths == 42
+    assert chars[0].created == datetime(2015, 8, 28, tzinfo=UTC)
+    assert [t.specialization_ids()[-1] for t in chars[0].build_tabs] == [62, 13]
+    assert [t.is_active for t in chars[0].build_tabs] == [True, False]
+    assert fake.count(BULK_CHARACTERS_ROUTE) == 1
+    assert fake.count("/v2/characters") == 0
+    assert fake.request_log[-1].query["ids"] == "all"
+    assert fake.request_log[-1].authenticated
+    assert (await client.characters_all(KEY)).from_cache
+    assert fake.count(BULK_CHARACTERS_ROUTE) == 1
+
+
+async def test_characters_all_without_builds_has_no_build_tabs(
+    client: GW2Client, fake: FakeGW2API
+) -> None:
+    fake.add_key(
+        OTHER_KEY,
+        permissions=["account", "characters"],
+        characters=[FakeCharacter("Cid", "Warrior", [61])],
+    )
+
+    chars = (await client.characters_all(OTHER_KEY)).value
+
+    assert [(c.name, c.profession, c.build_tabs) for c in chars] == [("Cid", "Warrior", [])]
+
+
+async def test_characters_all_needs_a_known_key_with_the_characters_scope(
+    client: GW2Client, fake: FakeGW2API
+) -> None:
+    with pytest.raises(InvalidKeyError):
+        await client.characters_all(OTHER_KEY)
+    fake.add_key(OTHER_KEY, permissions=["account", "builds"])
+
+    with pytest.raises(MissingPermissionError) as caught:
+        await client.characters_all(OTHER_KEY)
+
+    assert caught.value.scope == "characters"
 
 
 @pytest.mark.parametrize("transport", ["header", "query"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 
@@ -10,7 +11,14 @@ from services.clock import ManualClock
 from services.gw2 import GW2Client
 from services.gw2.models import MATCH
 from services.match_analysis import analyse_match
-from tests.fakes.gw2_api import TEAMS_EU, TEAMS_NA, FakeWorld
+from tests.fakes.gw2_api import (
+    BULK_CHARACTERS_ROUTE,
+    TEAMS_EU,
+    TEAMS_NA,
+    FakeCharacter,
+    FakeGW2API,
+    FakeWorld,
+)
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday
 
@@ -108,3 +116,69 @@ async def test_the_served_match_analyses_cleanly() -> None:
         assert {c: s.ppt for c, s in summary.colours.items()} == expected.ppt()
         assert summary.skirmish.number == len(match.skirmishes)
         assert MATCH.validate_python(expected.to_json()) == match
+
+
+# --------------------------------------------------------------------------------- characters
+BULK_KEY = "ABCDEF01-2345-6789-ABCD-EF0123456789ABCDEF01-2345-6789-ABCD-EF0123456789"
+
+
+async def _get(fake: FakeGW2API, path: str, **query: str) -> tuple[int, Any]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"{fake.base_url}{path}",
+            params=query,
+            headers={"Authorization": f"Bearer {BULK_KEY}"},
+        ) as response,
+    ):
+        return response.status, await response.json()
+
+
+async def test_bulk_characters_match_core_and_buildtabs_and_are_counted_apart() -> None:
+    async with FakeGW2API(clock=ManualClock(NOW)) as fake:
+        chars = [
+            FakeCharacter("Zoë Fire", "Guardian", [62, None]),
+            FakeCharacter("Rot", "Necromancer"),
+        ]
+        fake.add_key(BULK_KEY, characters=chars)
+
+        status, body = await _get(fake, "/v2/characters", ids="all")
+        names_status, names = await _get(fake, "/v2/characters")
+
+        assert (status, names_status) == (200, 200)
+        assert [c["name"] for c in body] == names == ["Zoë Fire", "Rot"]
+        for row, character in zip(body, chars, strict=True):
+            assert {k: row[k] for k in character.core_json()} == character.core_json()
+            assert row["build_tabs"] == character.buildtabs_json()
+        assert fake.count(BULK_CHARACTERS_ROUTE) == 1
+        assert fake.count("/v2/characters") == 1
+        assert fake.request_log[0].route == BULK_CHARACTERS_ROUTE
+        assert fake.request_log[0].query["ids"] == "all"
+
+
+async def test_bulk_characters_follow_the_key_scopes() -> None:
+    async with FakeGW2API(clock=ManualClock(NOW)) as fake:
+        fake.add_key(
+            BULK_KEY,
+            permissions=["account", "characters"],
+            characters=[FakeCharacter("Cid", "Warrior", [61])],
+        )
+        status, body = await _get(fake, "/v2/characters", ids="all")
+        assert status == 200
+        assert body[0]["profession"] == "Warrior"
+        assert "build_tabs" not in body[0]
+
+        fake.add_key(BULK_KEY, permissions=["account", "builds"], characters=[])
+        status, body = await _get(fake, "/v2/characters", ids="all")
+        assert (status, body) == (403, {"text": "requires scope characters"})
+
+
+async def test_faults_on_the_characters_route_reach_the_bulk_form() -> None:
+    async with FakeGW2API(clock=ManualClock(NOW)) as fake:
+        fake.add_key(BULK_KEY, characters=[FakeCharacter("Cid", "Warrior")])
+        fake.fail(BULK_CHARACTERS_ROUTE, 502, times=1)
+        assert (await _get(fake, "/v2/characters"))[0] == 200  # names list untouched
+        assert (await _get(fake, "/v2/characters", ids="all"))[0] == 502
+        fake.fail("/v2/characters", 500, times=1)  # both forms
+        assert (await _get(fake, "/v2/characters", ids="all"))[0] == 500
+        assert (await _get(fake, "/v2/characters", ids="all"))[0] == 200

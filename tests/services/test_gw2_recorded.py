@@ -24,7 +24,7 @@ RECORDED = Path(
 MODELS: dict[str, Any] = {
     "account.json": models.Account,
     "account_wvw.json": models.AccountWvw,
-    "characters.json": models.CharacterCore,
+    "characters.json": models.Character,
     "characters_buildtabs.json": models.BuildTab,
     "characters_core.json": models.CharacterCore,
     "characters_specializations.json": dict,
@@ -67,3 +67,17 @@ def test_recorded_match_has_the_expected_shape() -> None:
     assert [m.type for m in match.maps] == ["Center", "RedHome", "BlueHome", "GreenHome"]
     assert sum(m.kills.red for m in match.maps) == match.kills.red
     assert any(o.claimed_by for m in match.maps for o in m.objectives)
+
+
+def test_recorded_bulk_characters_have_build_tabs() -> None:
+    chars = models.CHARACTER_LIST.validate_json((RECORDED / "characters.json").read_bytes())
+
+    assert chars
+    first = chars[0]
+    assert (first.name, first.profession, first.level) == ("Linux Debizahn", "Guardian", 80)
+    assert first.age > 0
+    assert first.created is not None
+    assert first.build_tabs
+    assert all(len(t.build.specializations) == 3 for t in first.build_tabs)
+    assert sum(t.is_active for t in first.build_tabs) == 1
+    assert first.build_tabs[0].specialization_ids() == [42, 16, 62]

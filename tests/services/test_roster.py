@@ -18,7 +18,13 @@ from services.roster import (
     parse_roster,
     specs_from_build,
 )
-from tests.fakes.gw2_api import FakeCharacter, FakeGW2API, Fault, InstantClock
+from tests.fakes.gw2_api import (
+    BULK_CHARACTERS_ROUTE,
+    FakeCharacter,
+    FakeGW2API,
+    Fault,
+    InstantClock,
+)
 
 KEY_ANN = "AAAAAAAA-0000-0000-0000-000000000000AAAAAAAA-0000-0000-0000-000000000001"
 KEY_BOB = "BBBBBBBB-0000-0000-0000-000000000000BBBBBBBB-0000-0000-0000-000000000002"
@@ -175,20 +181,73 @@ async def test_requests_are_bounded_by_the_concurrency_limit(
 ) -> None:
     in_flight = 0
     peak = 0
-    original = gw2.character_buildtabs
+    calls = 0
+    original = gw2.characters_all
 
-    async def counting(key: str, name: str, **kwargs: object) -> object:
-        nonlocal in_flight, peak
+    async def counting(key: str, **kwargs: object) -> object:
+        nonlocal in_flight, peak, calls
+        calls += 1
         in_flight += 1
         peak = max(peak, in_flight)
         try:
             await asyncio.sleep(0.01)
-            return await original(key, name, **kwargs)  # type: ignore[arg-type]
+            return await original(key, **kwargs)  # type: ignore[arg-type]
         finally:
             in_flight -= 1
 
-    gw2.character_buildtabs = counting  # type: ignore[method-assign,assignment]
+    gw2.characters_all = counting  # type: ignore[method-assign,assignment]
     members = [VoiceMember(1, f"Ann {i}") for i in range(6)]
     roster = await gather_voice_roster(members, gw2=gw2, key_lookup=lookup, concurrency=2)
     assert len(roster.players) == 6
+    assert calls == 6
     assert peak <= 2
+
+
+async def test_a_voice_roster_costs_one_character_request_per_linked_member(
+    gw2: GW2Client, gw2_fake: FakeGW2API
+) -> None:
+    members = 12
+    accounts: dict[int, LinkedAccount] = {}
+    for user_id in range(100, 100 + members):
+        key = f"{user_id:08X}-0000-0000-0000-000000000000{user_id:08X}-0000-0000-0000-000000000005"
+        gw2_fake.add_key(
+            key,
+            account_name=f"P{user_id}.1234",
+            characters=[
+                FakeCharacter(f"Char {user_id} {i}", "Guardian", [62, 27]) for i in range(9)
+            ]
+            + [FakeCharacter(f"Char {user_id} eng", "Engineer", [43, None])],
+        )
+        accounts[user_id] = LinkedAccount(f"P{user_id}.1234", key)
+
+    async def member_lookup(user_id: int) -> LinkedAccount | None:
+        return accounts.get(user_id)
+
+    gw2_fake.reset_counters()
+    roster = await gather_voice_roster(
+        [VoiceMember(u, f"P{u}") for u in [*accounts, 999]], gw2=gw2, key_lookup=member_lookup
+    )
+
+    assert len(roster.players) == members
+    assert all(
+        p.specs == ("dragonhunter", "engineer", "firebrand", "guardian", "scrapper")
+        for p in roster.players
+    )
+    assert roster.flexible == ("P999",)
+    assert gw2_fake.count(BULK_CHARACTERS_ROUTE) == members
+    assert sum(gw2_fake.requests.values()) == members  # no names, core or build tab requests
+
+
+async def test_without_builds_characters_of_other_members_still_count(
+    gw2: GW2Client, gw2_fake: FakeGW2API
+) -> None:
+    gw2_fake.reset_counters()
+    roster = await gather_voice_roster(
+        [VoiceMember(4, "Cid"), VoiceMember(2, "Bob")], gw2=gw2, key_lookup=lookup
+    )
+
+    assert [(p.name, p.specs) for p in roster.players] == [("Bob", ("necromancer", "scourge"))]
+    assert roster.notes == (
+        "Cid: their API key lacks the characters or builds permission, flexible slot.",
+    )
+    assert gw2_fake.count(BULK_CHARACTERS_ROUTE) == 2
