@@ -101,11 +101,13 @@ class Database:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """``async with db.transaction() as tx:`` — all or nothing, one writer at a time."""
         async with self._write_lock:
-            await self._connection.execute("BEGIN IMMEDIATE")
             try:
+                # Inside the try: a task cancelled while BEGIN is queued still gets its
+                # transaction rolled back (aiosqlite runs the queued BEGIN, then the ROLLBACK).
+                await self._connection.execute("BEGIN IMMEDIATE")
                 yield Transaction(self)
             except BaseException:
-                await self._connection.rollback()
+                await asyncio.shield(self._connection.rollback())
                 raise
             else:
                 await self._connection.commit()

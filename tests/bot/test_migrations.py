@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -132,3 +133,23 @@ async def test_reads_never_see_a_write_in_progress(db: Database) -> None:
     with pytest.raises(RuntimeError):
         await writer
     assert await reader == 0
+
+
+async def test_a_writer_cancelled_while_beginning_leaves_no_transaction_open(
+    db: Database,
+) -> None:
+    import asyncio
+
+    async def write() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO guild_settings (guild_id) VALUES (?)", (8,))
+
+    for delay in range(4):  # cancel at each await point of the transaction
+        task = asyncio.create_task(write())
+        for _ in range(delay):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await db.execute("DELETE FROM guild_settings")  # fails if a transaction was left open
+    assert not db.connection.in_transaction
