@@ -221,6 +221,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-guild", type=int, default=10, help="channels per guild")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
+    # A delivery that fails says why (one line each; discord.py's own retries stay quiet).
+    logging.getLogger("cogs.updates").setLevel(logging.WARNING)
 
     context = multiprocessing.get_context("fork")
     parent, child = context.Pipe()
