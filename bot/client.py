@@ -60,17 +60,16 @@ class Services:
     keys: LinkedKeyStore
     # The Mistral layer of /compose; None when MISTRAL_API_KEY is not set.
     mistral: MistralComposer | None
-    _metric_sets: dict[type, Any] = field(default_factory=dict)
+    _metric_sets: dict[Callable[[CollectorRegistry], Any], Any] = field(default_factory=dict)
 
     def metric_set(self, factory: Callable[[CollectorRegistry], M]) -> M:
         """The process's one instance of a metrics class (created on first use).
 
         Metrics register on the shared registry once; cogs that are reloaded get the same set.
         """
-        key = factory if isinstance(factory, type) else type(factory)
-        existing = self._metric_sets.get(key)
+        existing = self._metric_sets.get(factory)
         if existing is None:
-            existing = self._metric_sets[key] = factory(self.registry)
+            existing = self._metric_sets[factory] = factory(self.registry)
         return cast(M, existing)
 
 

@@ -143,7 +143,8 @@ class LinkedKeyStore:
         )
         if row is None:
             return None
-        return UsableKey(self._linked(row), self.vault.decrypt(bytes(row["encrypted_key"])))
+        key = self.vault.decrypt(bytes(row["encrypted_key"]))
+        return UsableKey(self._linked(row, key), key)
 
     async def decrypt(self, linked: LinkedKey) -> str:
         encrypted = await self.db.fetchval(
@@ -229,7 +230,10 @@ class LinkedKeyStore:
                 rotated += 1
         return rotated, current
 
-    def _linked(self, row: aiosqlite.Row) -> LinkedKey:
+    def _linked(self, row: aiosqlite.Row, key: str | None = None) -> LinkedKey:
+        """The row without its secret; ``key`` is the plaintext when the caller already has it."""
+        if key is None:
+            key = self.vault.decrypt(bytes(row["encrypted_key"]))
         return LinkedKey(
             id=row["id"],
             user_id=row["user_id"],
@@ -239,7 +243,7 @@ class LinkedKeyStore:
             key_type=row["key_type"],
             fingerprint=row["key_fingerprint"],
             # The first 8 characters are what /key info may show; the rest stays encrypted.
-            masked=mask_key(self.vault.decrypt(bytes(row["encrypted_key"]))),
+            masked=mask_key(key),
             permissions=tuple(json.loads(row["permissions"])),
             ownership_verified=bool(row["ownership_verified"]),
             is_active=bool(row["is_active"]),

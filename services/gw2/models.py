@@ -51,15 +51,8 @@ class TeamValues(GW2Model):
         return int(getattr(self, colour))
 
 
-class TeamIds(GW2Model):
+class TeamIds(TeamValues):
     """The primary id per colour: a team id (11xxx/12xxx) or a legacy world id."""
-
-    red: int = 0
-    blue: int = 0
-    green: int = 0
-
-    def of(self, colour: str) -> int:
-        return int(getattr(self, colour))
 
 
 class TeamIdLists(GW2Model):
