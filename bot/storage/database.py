@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,24 @@ log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | dict[str, Any]
 QueryTimer = Any  # a prometheus Histogram with an ``operation`` label, or None
+
+
+def db_time(moment: datetime) -> str:
+    """The one stored form of a time: ISO-8601 in UTC, to the second.
+
+    Every table stores times this way, so SQL can compare them as text.
+    """
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_db_time(value: str | None) -> datetime | None:
+    """A stored time back as an aware datetime (None stays None, garbage becomes None)."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 class Database:

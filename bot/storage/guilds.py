@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from .database import Database
+from .database import Database, db_time
 
 OwnershipPolicy = Literal["optional", "required"]
 
@@ -58,7 +58,7 @@ class GuildSettingsRepository:
         await self.db.execute(
             "INSERT INTO guild_settings (guild_id, left_at) VALUES (?, ?) "
             "ON CONFLICT (guild_id) DO UPDATE SET left_at = excluded.left_at",
-            (guild_id, when.isoformat(timespec="seconds")),
+            (guild_id, db_time(when)),
         )
 
     async def mark_present(self, guild_id: int) -> None:
@@ -96,7 +96,7 @@ class GuildSettingsRepository:
         async with self.db.transaction() as tx:
             rows = await tx.fetchall(
                 "SELECT guild_id FROM guild_settings WHERE left_at IS NOT NULL AND left_at < ?",
-                (cutoff.isoformat(timespec="seconds"),),
+                (db_time(cutoff),),
             )
             guild_ids = [row["guild_id"] for row in rows]
             for guild_id in guild_ids:

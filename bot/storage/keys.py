@@ -17,7 +17,7 @@ from services.gw2 import key_id
 from services.keys import KeyFailureState, KeyVault
 from services.secrets import mask_key
 
-from .database import Database
+from .database import Database, db_time, parse_db_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ class LinkedKeyStore:
         now: datetime,
     ) -> LinkedKey:
         """Store (or replace) the key for this user's account and make it the active one."""
-        stamp = now.isoformat(timespec="seconds")
+        stamp = db_time(now)
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE linked_keys SET is_active = 0 WHERE user_id = ?", (user_id,))
             await tx.execute(
@@ -250,8 +250,8 @@ class LinkedKeyStore:
             valid=row["state"] == "valid",
             failure=KeyFailureState(
                 consecutive_invalid=row["failure_count"],
-                first_invalid_at=_parse(row["first_failure_at"]),
-                last_invalid_at=_parse(row["last_failure_at"]),
+                first_invalid_at=parse_db_time(row["first_failure_at"]),
+                last_invalid_at=parse_db_time(row["last_failure_at"]),
                 invalid=row["state"] == "invalid",
                 notified=bool(row["invalid_notified"]),
             ),
@@ -261,8 +261,4 @@ class LinkedKeyStore:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat(timespec="seconds")
-
-
-def _parse(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
+    return None if value is None else db_time(value)

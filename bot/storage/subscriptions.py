@@ -14,9 +14,9 @@ from typing import Any
 
 import aiosqlite
 
-from services.updates import UpdateMode, WeekResult, iso, parse_time
+from services.updates import UpdateMode, WeekResult
 
-from .database import Database
+from .database import Database, db_time, parse_db_time
 
 _COLUMNS = (
     "id, guild_id, channel_id, team_id, interval_minutes, mode, last_message_id, last_match_id, "
@@ -109,7 +109,7 @@ class SubscriptionRepository:
                 "interval_minutes = excluded.interval_minutes, mode = excluded.mode, "
                 "next_due_at = excluded.next_due_at, enabled = 1, last_error = NULL, "
                 "disabled_at = NULL, stale_since = NULL, created_by = excluded.created_by",
-                (guild_id, channel_id, team_id, interval_minutes, mode, _ts(now), created_by),
+                (guild_id, channel_id, team_id, interval_minutes, mode, db_time(now), created_by),
             )
             row = await tx.fetchone(
                 f"SELECT {_COLUMNS} FROM update_subscriptions "  # noqa: S608
@@ -152,7 +152,7 @@ class SubscriptionRepository:
             "LEFT JOIN guild_settings AS g ON g.guild_id = s.guild_id "
             "WHERE s.enabled = 1 AND s.next_due_at <= ? AND g.left_at IS NULL "
             "ORDER BY s.next_due_at, s.id",
-            (_ts(now),),
+            (db_time(now),),
         )
         return [_subscription(row) for row in rows]
 
@@ -163,7 +163,7 @@ class SubscriptionRepository:
             "LEFT JOIN guild_settings AS g ON g.guild_id = s.guild_id "
             "WHERE s.enabled = 1 AND g.left_at IS NULL"
         )
-        return parse_time(value)
+        return parse_db_time(value)
 
     async def record_delivery(self, subscription_id: int, delivered: Delivered) -> None:
         await self.db.execute(
@@ -175,8 +175,8 @@ class SubscriptionRepository:
                 delivered.match_id,
                 delivered.match_start,
                 delivered.content_hash,
-                _ts(delivered.posted_at),
-                _ts(delivered.next_due_at),
+                db_time(delivered.posted_at),
+                db_time(delivered.next_due_at),
                 subscription_id,
             ),
         )
@@ -198,21 +198,21 @@ class SubscriptionRepository:
         """Move subscriptions to their next slot without touching what was posted."""
         await self.db.executemany(
             "UPDATE update_subscriptions SET next_due_at = ? WHERE id = ?",
-            [(_ts(when), subscription_id) for subscription_id, when in schedule],
+            [(db_time(when), subscription_id) for subscription_id, when in schedule],
         )
 
     async def mark_stale(self, subscription_id: int, since: datetime, next_due: datetime) -> None:
         """The outage note was sent for data last fetched at ``since``."""
         await self.db.execute(
             "UPDATE update_subscriptions SET stale_since = ?, next_due_at = ? WHERE id = ?",
-            (_ts(since), _ts(next_due), subscription_id),
+            (db_time(since), db_time(next_due), subscription_id),
         )
 
     async def disable(self, subscription_id: int, reason: str, now: datetime) -> None:
         await self.db.execute(
             "UPDATE update_subscriptions SET enabled = 0, last_error = ?, disabled_at = ? "
             "WHERE id = ?",
-            (reason, _ts(now), subscription_id),
+            (reason, db_time(now), subscription_id),
         )
 
     # Week results ----------------------------------------------------------------------------
@@ -222,7 +222,7 @@ class SubscriptionRepository:
             "INSERT INTO update_week_results (match_id, start_time, result, updated_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT (match_id, start_time) DO UPDATE SET "
             "result = excluded.result, updated_at = excluded.updated_at",
-            [(r.match_id, _ts(r.start_time), r.to_json(), _ts(now)) for r in results],
+            [(r.match_id, db_time(r.start_time), r.to_json(), db_time(now)) for r in results],
         )
 
     async def week_result(self, match_id: str, start_time: str) -> WeekResult | None:
@@ -234,12 +234,8 @@ class SubscriptionRepository:
 
     async def purge_week_results_before(self, cutoff: datetime) -> int:
         return await self.db.execute(
-            "DELETE FROM update_week_results WHERE updated_at < ?", (_ts(cutoff),)
+            "DELETE FROM update_week_results WHERE updated_at < ?", (db_time(cutoff),)
         )
-
-
-def _ts(moment: datetime) -> str:
-    return iso(moment)
 
 
 def _subscription(row: aiosqlite.Row | Any) -> Subscription:
@@ -254,11 +250,11 @@ def _subscription(row: aiosqlite.Row | Any) -> Subscription:
         last_match_id=row["last_match_id"],
         last_match_start=row["last_match_start"],
         last_posted_hash=row["last_posted_hash"],
-        last_posted_at=parse_time(row["last_posted_at"]),
-        next_due_at=parse_time(row["next_due_at"]),
+        last_posted_at=parse_db_time(row["last_posted_at"]),
+        next_due_at=parse_db_time(row["next_due_at"]),
         enabled=bool(row["enabled"]),
         last_error=row["last_error"],
-        disabled_at=parse_time(row["disabled_at"]),
-        stale_since=parse_time(row["stale_since"]),
+        disabled_at=parse_db_time(row["disabled_at"]),
+        stale_since=parse_db_time(row["stale_since"]),
         created_by=row["created_by"],
     )
