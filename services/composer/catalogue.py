@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 DEFAULT_CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "data" / "specs.json"
+MAX_SQUAD = 50  # the game's squad limit
 
 
 class CatalogueError(ValueError):
@@ -124,11 +125,6 @@ class Catalogue:
                 return candidate
         return None
 
-    def option_by_key(self, key: str) -> RoleOption | None:
-        """The option with key ``spec:role``."""
-        spec_key, _, role = key.partition(":")
-        return self.option(spec_key, role)
-
     def mode(self, key: str) -> ModeSpec | None:
         """The mode called ``key`` (case-insensitive), or None."""
         return self.modes.get(key.strip().casefold())
@@ -206,12 +202,18 @@ def parse_catalogue(doc: Mapping[str, Any]) -> Catalogue:
         }
         if unknown := set(targets) - set(squad_needs):
             raise CatalogueError(f"mode {key!r}: unknown squad needs {sorted(unknown)}")
+        min_size, max_size = int(raw.get("min_size", 1)), int(raw.get("max_size", MAX_SQUAD))
+        if not 1 <= min_size <= max_size <= MAX_SQUAD:
+            raise CatalogueError(
+                f"mode {key!r}: sizes {min_size}–{max_size} are not within 1–{MAX_SQUAD}"
+                " with min_size <= max_size"
+            )
         modes[key.casefold()] = ModeSpec(
             key=key.casefold(),
             label=str(raw["label"]),
             description=str(raw.get("description", "")),
-            min_size=int(raw.get("min_size", 1)),
-            max_size=int(raw.get("max_size", 50)),
+            min_size=min_size,
+            max_size=max_size,
             subgroup_weights=weights,
             squad_targets=targets,
         )

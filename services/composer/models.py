@@ -66,7 +66,8 @@ class ComposeRequest(BaseModel):
 
     model_config = _FROZEN
 
-    size: int = Field(ge=1, le=50)
+    # Checked by the optimizer (``CompositionError``, a message for the player), not here.
+    size: int
     mode: str = "zerg"
     roster: tuple[RosterPlayer, ...] = ()
     locks: tuple[Lock, ...] = ()

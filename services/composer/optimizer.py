@@ -34,7 +34,7 @@ import highspy
 import numpy as np
 
 from services.composer.catalogue import Catalogue
-from services.composer.models import ComposeRequest, OptimizeResult, Plan, SolveInfo
+from services.composer.models import ComposeRequest, OptimizeResult, SolveInfo
 from services.composer.problem import Problem, resolve
 from services.composer.scoring import (
     RawPlan,
@@ -276,12 +276,6 @@ class _Scorer:
             for o in problem.options
         ]
         self.pref = [o.preference for o in problem.options]
-
-    def group_value(self, counts: Counter[str], size: int) -> int:
-        return size * sum(self.weights[b] for b, n in counts.items() if n > 0)
-
-    def squad_value(self, totals: Counter[str]) -> int:
-        return sum(w * min(totals[n], t) for n, (t, w) in self.problem.targets.items())
 
     def squad_gain(self, totals: Counter[str], opt: int, sign: int = 1) -> int:
         gain = 0
@@ -1108,8 +1102,3 @@ def _undominated_specs(problem: Problem, specs: tuple[str, ...]) -> tuple[str, .
         ):
             kept.remove(spec)
     return tuple(kept)
-
-
-def plan_for(request: ComposeRequest, catalogue: Catalogue | None = None) -> Plan:
-    """Shortcut: the optimal plan only."""
-    return optimize(request, catalogue=catalogue).plan

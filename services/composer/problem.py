@@ -12,7 +12,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 
-from services.composer.catalogue import Catalogue, ModeSpec, RoleOption, default_catalogue
+from services.composer.catalogue import (
+    MAX_SQUAD,
+    Catalogue,
+    ModeSpec,
+    RoleOption,
+    default_catalogue,
+)
 from services.composer.models import ComposeRequest
 from services.errors import UserFacingError
 
@@ -89,6 +95,8 @@ def subgroup_sizes(size: int, layout: str) -> tuple[int, ...]:
 def resolve(request: ComposeRequest, catalogue: Catalogue | None = None) -> Problem:
     """Check ``request`` against the catalogue and group players into classes."""
     catalogue = catalogue or default_catalogue()
+    if not 1 <= request.size <= MAX_SQUAD:
+        raise CompositionError(f"A squad takes 1–{MAX_SQUAD} players, not {request.size}.")
     mode = catalogue.mode(request.mode)
     if mode is None:
         raise CompositionError(

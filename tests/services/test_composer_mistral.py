@@ -162,30 +162,74 @@ async def test_ok_answer_gives_briefing_notes_and_checked_proposals(
     assert _value(registry, "gw2opt_mistral_tokens_total", kind="completion") == 54
 
 
-async def test_neutral_swap_is_accepted_and_applied(
-    fake: FakeMistral, registry: CollectorRegistry
-) -> None:
-    request = ComposeRequest(size=10)
+# One spec per player: the composition is fixed, only who sits where can change. The optimal
+# plan puts one of each pair in each subgroup.
+PAIRS_ROSTER = tuple(
+    RosterPlayer(name=f"{spec.title()} {n}", specs=(spec,))
+    for spec in ("firebrand", "scrapper", "chronomancer", "scourge", "virtuoso")
+    for n in (1, 2)
+)
+
+
+def _mates(plan: Any, name: str) -> set[str]:
+    """The players sharing ``name``'s subgroup (without ``name``)."""
+    group = next(g for g in plan.subgroups if any(s.player == name for s in g.slots))
+    return {s.player for s in group.slots if s.player != name}
+
+
+async def _swap(fake: FakeMistral, registry: CollectorRegistry, first: str, second: str) -> Any:
+    request = ComposeRequest(size=10, roster=PAIRS_ROSTER)
     plan = optimize(request).plan
-    labels = list(pseudonyms(plan))
-    first = next(lbl for lbl in labels if pseudonyms(plan)[lbl][0] == 0)
-    second = next(lbl for lbl in labels if pseudonyms(plan)[lbl][0] == 1)
+    assert _mates(plan, first) != _mates(plan, second)  # in different subgroups
     fake.script(
         MistralReply.ok_json(
-            _advice(proposals=[{"kind": "swap", "player": first, "other_player": second}])
+            _advice(
+                proposals=[
+                    {
+                        "kind": "swap",
+                        "player": _player_label(plan, first),
+                        "other_player": _player_label(plan, second),
+                    }
+                ]
+            )
         )
     )
     composer = _composer(fake, registry)
     try:
-        result = await compose(request, ai=composer)
+        return await compose(request, ai=composer)
     finally:
         await composer.aclose()
+
+
+async def test_neutral_swap_is_accepted_and_applied(
+    fake: FakeMistral, registry: CollectorRegistry
+) -> None:
+    result = await _swap(fake, registry, "Firebrand 1", "Firebrand 2")
     (verdict,) = result.ai.verdicts
-    if verdict.accepted:
-        assert result.plan.score == result.optimizer_plan.score
-    else:
-        assert verdict.reason.startswith("lowers coverage")
-        assert result.plan == result.optimizer_plan
+    assert verdict.accepted, verdict.reason
+    assert verdict.score_delta == 0
+    assert result.plan.score == result.optimizer_plan.score
+    # Applied: each Firebrand now stands with the other's former subgroup.
+    before = result.optimizer_plan
+    assert _mates(result.plan, "Firebrand 1") == _mates(before, "Firebrand 2") - {"Firebrand 1"}
+    assert _mates(result.plan, "Firebrand 2") == _mates(before, "Firebrand 1") - {"Firebrand 2"}
+
+
+async def test_swap_that_strips_a_subgroup_of_stability_is_rejected(
+    fake: FakeMistral, registry: CollectorRegistry
+) -> None:
+    plan = optimize(ComposeRequest(size=10, roster=PAIRS_ROSTER)).plan
+    # Swap Firebrand 1 with the Virtuoso of the *other* subgroup: that subgroup then has two
+    # Firebrands and Firebrand 1's subgroup has none.
+    virtuoso = next(
+        name for name in ("Virtuoso 1", "Virtuoso 2") if "Firebrand 1" not in _mates(plan, name)
+    )
+    result = await _swap(fake, registry, "Firebrand 1", virtuoso)
+    (verdict,) = result.ai.verdicts
+    assert not verdict.accepted
+    assert verdict.reason == "lowers coverage: a subgroup loses stability"
+    assert verdict.score_delta < 0
+    assert result.plan == result.optimizer_plan
 
 
 @pytest.mark.parametrize(
