@@ -16,8 +16,8 @@ from services.composer import (
     alternatives,
     default_catalogue,
     optimize,
-    optimizer,
     score_plan,
+    solver,
 )
 from services.composer.problem import resolve, subgroup_sizes
 from services.composer.scoring import build_plan, raw_score
@@ -269,10 +269,10 @@ def test_fallback_when_the_time_limit_fires_is_valid_and_deterministic(
 
 
 def test_fallback_when_the_solver_reports_a_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    def timed_out(self: optimizer._Milp, *args: object, **kwargs: object) -> optimizer._Run:
-        return optimizer._Run("time_limit", None, float("inf"), 0)
+    def timed_out(*args: object, **kwargs: object) -> solver.HighsRun:
+        return solver.HighsRun("time_limit", None, float("inf"), 0)
 
-    monkeypatch.setattr(optimizer._Milp, "run", timed_out)
+    monkeypatch.setattr(solver, "run_model", timed_out)
     request = _fallback_requests()[1]
     result = optimize(request)
     assert (result.solve.method, result.solve.status) == ("heuristic", "time_limit")
