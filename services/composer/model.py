@@ -57,10 +57,18 @@ class PatternModel:
     """The integer model for one problem (see the module docstring)."""
 
     def __init__(
-        self, problem: Problem, excluded: Sequence[Counter[int]], *, aggregate: bool = False
+        self,
+        problem: Problem,
+        excluded: Sequence[Counter[int]],
+        *,
+        aggregate: bool = False,
+        score_cap: int | None = None,
     ) -> None:
         self.problem = problem
         self.excluded = excluded
+        self.score_cap = score_cap
+        self.aggregate = aggregate
+        self.at_target: dict[str, int] = {}  # squad need -> binary "target reached" (exact score)
         # Subgroups as (size, how many): one each, or pooled by size in the aggregated model.
         size_counts = Counter(problem.sizes)
         self.groups: list[tuple[int, int]] = (
@@ -142,6 +150,14 @@ class PatternModel:
         self._build_subgroups()
         self._build_squad_needs()
         self._build_exclusions()
+        if self.score_cap is not None:
+            # Rerolls: never a plan better than the one already shown. The per-subgroup model
+            # then makes its objective the exact plan score (else coverage could be
+            # under-reported to pass the cap); the aggregated one stays a relaxation.
+            objective = {column: cost for column, cost in enumerate(self.cost) if cost}
+            self._row(objective, -inf, float(self.score_cap))
+            if not self.aggregate:
+                self._build_exact_score()
 
     def _build_pools(self, spec_of: list[str]) -> None:
         """Pools: classes merged when, after dropping dominated specs, they play the same specs."""
@@ -238,6 +254,33 @@ class PatternModel:
                 flags.append(flag)
                 self._row({self.y[option]: 1.0, flag: float(size)}, -inf, count - 1 + size)
             self._row(dict.fromkeys(flags, 1.0), 1, inf)
+
+    def _build_exact_score(self) -> None:
+        """Coverage and squad-need columns equal what the plan really reaches."""
+        problem = self.problem
+        inf = highspy.kHighsInf
+        for (group, need), column in self.cover.items():
+            size = self.groups[group][0]
+            entries = {column: float(size)}
+            for profile_no, profile in enumerate(self.profile_list):
+                if need in profile:
+                    entries[self.v[(group, profile_no)]] = -1.0
+            self._row(entries, 0, inf)  # any provider in the subgroup forces cover = 1
+        for need, column in self.u.items():
+            target = problem.targets[need][0]
+            reached = self._column(0, 0, 1, True)
+            self.at_target[need] = reached
+            self._row({column: 1.0, reached: -float(target)}, 0, inf)  # reached: u = target
+            entries = {column: 1.0}
+            largest = 0.0
+            for option, y_column in self.y.items():
+                amount = problem.options[option].squad.get(need, 0)
+                if amount:
+                    entries[y_column] = -float(amount)
+                    largest = max(largest, float(amount))
+            big = largest * problem.size
+            entries[reached] = big
+            self._row(entries, 0, inf)  # not reached: u = units brought
 
     def to_highs(self) -> highspy.HighsLp:
         """The model in HiGHS's row-wise form."""
@@ -351,6 +394,8 @@ class PatternModel:
                 next_column += 1
             if not found:
                 return None
+        for need, column in self.at_target.items():
+            values[column] = 1.0 if totals[need] >= problem.targets[need][0] else 0.0
         return values
 
     def plan_from_values(self, values: Sequence[float]) -> RawPlan:

@@ -53,13 +53,22 @@ def alternatives(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     node_limit: int = DEFAULT_NODE_LIMIT,
 ) -> list[OptimizeResult]:
-    """Up to ``count`` plans with distinct compositions, best first ("reroll")."""
+    """Up to ``count`` plans with distinct compositions, best first ("reroll").
+
+    The first is :func:`optimize`'s plan; each next one is the best distinct plan scoring at most
+    the previous one (proven optimal under that cap unless a solver limit fired), so the scores
+    never increase and no reroll beats the first plan.
+    """
     problem = resolve(request, catalogue)
     seen = list(exclude)
     results: list[OptimizeResult] = []
     for _ in range(count):
         result = solve_problem(
-            problem, exclude=seen, time_limit_s=time_limit_s, node_limit=node_limit
+            problem,
+            exclude=seen,
+            time_limit_s=time_limit_s,
+            node_limit=node_limit,
+            score_cap=results[-1].plan.score if results else None,
         )
         if result.solve.status == "infeasible_exclusions" or result.plan.signature in seen:
             break

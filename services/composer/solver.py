@@ -61,20 +61,33 @@ def solve_problem(
     exclude: Iterable[str] = (),
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     node_limit: int = DEFAULT_NODE_LIMIT,
+    score_cap: int | None = None,
 ) -> OptimizeResult:
     """Solve a resolved problem: aggregated model, disaggregation, exact model, fallback.
 
+    With exclusions (a reroll) the plan is the best one, *proven optimal* rather than within
+    the 1 % target, among the compositions not excluded that score at most ``score_cap``
+    (default: the score of the plan without exclusions, which the same input reproduces
+    exactly). So a reroll never beats the first plan and rerolls come best first.
     ``time_limit_s <= 0`` skips the solver and returns the deterministic fallback.
     """
     started = time.perf_counter()
+    deadline = started + time_limit_s
     excluded = [
         comp
         for comp in (parse_signature(problem, text) for text in sorted(set(exclude)))
         if comp is not None
     ]
     table = OptionTable(problem)
+    gap_target = GAP_TARGET
+    if excluded and time_limit_s > 0:
+        gap_target = 0.0
+        if score_cap is None:
+            first = _solve_exact(table, [], deadline, node_limit, GAP_TARGET, None)
+            if first.raw is not None and first.status in {"optimal", "node_limit"}:
+                score_cap = sum(raw_score(problem, first.raw))
     outcome = (
-        _solve_exact(table, excluded, started + time_limit_s, node_limit)
+        _solve_exact(table, excluded, deadline, node_limit, gap_target, score_cap)
         if time_limit_s > 0
         else Outcome("time_limit", None, None, 0)
     )
@@ -131,23 +144,30 @@ class HighsRun:
 
 
 def _solve_exact(
-    table: OptionTable, excluded: Sequence[Counter[int]], deadline: float, node_limit: int
+    table: OptionTable,
+    excluded: Sequence[Counter[int]],
+    deadline: float,
+    node_limit: int,
+    gap_target: float,
+    score_cap: int | None,
 ) -> Outcome:
     """The deterministic stages; any wall-clock limit makes the whole result a time limit.
 
     1. The *aggregated* model (subgroups of equal size pooled) is a relaxation without the
        subgroup symmetry: its optimum is a proven upper bound and its composition a good start.
     2. That composition is packed into subgroups and improved by local search.
-    3. If that plan is more than 0.8 × ``GAP_TARGET`` below the bound: RINS around it.
+    3. If that plan is more than 0.8 × ``gap_target`` below the bound: RINS around it.
     4. Unless the plan already meets the bound (or, for large rosters, is already within
-       ``GAP_TARGET`` of it), the per-subgroup model continues from it and stops when
+       ``gap_target`` of it), the per-subgroup model continues from it and stops when
        optimality is proven or, after ``min_checks`` HiGHS limit checks, when the proven gap
-       (against the better of both models' bounds) is at most ``GAP_TARGET``.
+       (against the better of both models' bounds) is at most ``gap_target``.
+       With ``score_cap`` both models only admit plans scoring at most the cap, and a heuristic
+       plan above it is dropped.
        The result's status is ``optimal`` only when the plan meets the proven bound, otherwise
        ``node_limit`` with that proven bound and gap.
     """
     problem = table.problem
-    aggregated = PatternModel(problem, excluded, aggregate=True)
+    aggregated = PatternModel(problem, excluded, aggregate=True, score_cap=score_cap)
     first = run_model(aggregated, deadline, node_limit)
     if first.status in {"infeasible", "time_limit"} or first.values is None:
         return Outcome(first.status, None, None, first.nodes)
@@ -155,18 +175,20 @@ def _solve_exact(
     bound = floor_bound(first.bound)
     units = [unit for _, spec_units in aggregated.units(first.values) for unit in spec_units]
     state = improve(table, pack(table, units), excluded, aggregated.allowed_options())
-    goal = math.ceil((1 - GAP_TARGET * 0.8) * bound) if math.isfinite(bound) else 0
+    goal = math.ceil((1 - gap_target * 0.8) * bound) if math.isfinite(bound) else 0
     score = state_score(problem, state)
     if composition_of(state) in excluded:  # cannot happen: packing keeps the composition
         score = -1
+    if score_cap is not None and score > score_cap:
+        score = -1
     if score >= bound:
         return Outcome("optimal", to_raw(state), float(score), nodes)
-    full = PatternModel(problem, excluded)
-    if score < goal:
+    full = PatternModel(problem, excluded, score_cap=score_cap)
+    if 0 <= score < goal:
         state, score, extra = neighbourhood(full, state, score, deadline, goal)
         nodes += extra
     small = problem.size <= SMALL or not problem.has_roster
-    if not small and score >= 0 and bound - score <= GAP_TARGET * bound:
+    if not small and score >= 0 and bound - score <= gap_target * bound:
         # Large rosters: proven within the target already, as step 4 would accept at once.
         return Outcome("node_limit", to_raw(state), bound, nodes)
     second = run_model(
@@ -176,6 +198,7 @@ def _solve_exact(
         warm=state if score >= 0 else None,
         known_bound=bound,
         min_checks=MIN_CHECKS_SMALL if small else MIN_CHECKS,
+        gap_target=gap_target,
     )
     nodes += second.nodes
     if second.status == "time_limit":
@@ -283,6 +306,7 @@ def run_model(
     warm: Sequence[Sequence[SearchSlot]] | None = None,
     known_bound: float | None = None,
     min_checks: int = MIN_CHECKS,
+    gap_target: float = GAP_TARGET,
 ) -> HighsRun:
     """Solve ``model``; with ``known_bound``, stop early once the proven gap is small enough.
 
@@ -311,7 +335,7 @@ def run_model(
             if not (math.isfinite(primal) and math.isfinite(bound)):
                 return
             if floor_bound(bound) <= primal or (
-                checks >= min_checks and bound - primal <= GAP_TARGET * abs(bound)
+                checks >= min_checks and bound - primal <= gap_target * abs(bound)
             ):
                 stopped = True
                 event.interrupt()
