@@ -40,6 +40,12 @@ class DiscordSettings(_Section):
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("token", mode="before")
+    @classmethod
+    def _blank_token_is_none(cls, value: object) -> object:
+        # ``DISCORD_TOKEN=`` (what ``cp .env.example .env`` gives) means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
+
 
 class DatabaseSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="DATABASE_")
