@@ -47,6 +47,7 @@ async def _prometheus(tmp_path: Path, target: str) -> AsyncIterator[str]:
     # The shipped configuration, with the target pointed at the test's bot and faster timing.
     config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
     config["global"].update(scrape_interval="1s", evaluation_interval="1s")
+    config.pop("alerting", None)  # no Alertmanager here
     for job in config["scrape_configs"]:
         job["static_configs"] = [{"targets": [target]}]
     (config_dir / "prometheus.yml").write_text(yaml.safe_dump(config))
