@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import sys
+from pathlib import Path
 
 import aiohttp
 import discord
@@ -22,6 +24,7 @@ from services.clock import Clock, SystemClock
 from services.composer import ComposerMetrics, make_mistral_composer
 from services.gw2 import GW2Client, GW2Metrics
 from services.keys import KeyVault, KeyVaultError
+from services.keys.vault import ENV_VAR, KEY_FILE_NAME
 from services.secrets import SecretRedactor
 
 from . import __version__
@@ -31,6 +34,14 @@ from .endpoints import configure_discord_endpoints, restore_discord_endpoints
 from .logging import setup_logging
 from .metrics import BotMetrics, MetricsServer, monitor_event_loop_lag
 from .sentry import init_sentry
+from .startup import (
+    StartupError,
+    database_error,
+    describe_os_error,
+    metrics_port_error,
+    prepare_database_file,
+    remove_generated_key,
+)
 from .storage import Database, MigrationError
 from .storage.guilds import GuildSettingsRepository
 from .storage.keys import LinkedKeyStore
@@ -39,9 +50,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"GW2Optimizer/{__version__} (+https://github.com/gw2optimizer/gw2optimizer)"
 
-
-class StartupError(Exception):
-    """Start-up failed for a reason the operator can fix; ``str()`` says which."""
+__all__ = ["Application", "StartupError", "main", "serve"]
 
 
 class Application:
@@ -68,6 +77,8 @@ class Application:
         self._bot_task: asyncio.Task[None] | None = None
         self._lag_task: asyncio.Task[None] | None = None
         self._previous_endpoints: tuple[str, yarl.URL] | None = None
+        # The key file this start generated: removed again if start-up fails before any use.
+        self.generated_key_file: Path | None = None
 
     async def start(self) -> None:
         """Open everything and connect to Discord (returns once the connection is under way)."""
@@ -75,10 +86,13 @@ class Application:
         self._previous_endpoints = configure_discord_endpoints(
             str(settings.discord.api_base_url), str(settings.discord.gateway_url)
         )
+        prepare_database_file(settings.database.path)
         try:
             db = await Database.open(settings.database.path)
         except MigrationError as error:
             raise StartupError(str(error)) from error
+        except (sqlite3.Error, OSError) as error:
+            raise database_error(settings.database.path, error) from None
         db.query_seconds = self.metrics.db_query_seconds
         try:
             vault = await self._open_vault(db)
@@ -124,7 +138,13 @@ class Application:
                 host=settings.metrics.host,
                 port=settings.metrics.port,
             )
-            await self.metrics_server.start()
+            try:
+                await self.metrics_server.start()
+            except OSError as error:
+                self.metrics_server = None
+                raise metrics_port_error(
+                    settings.metrics.host, settings.metrics.port, error
+                ) from None
         self._lag_task = asyncio.create_task(
             monitor_event_loop_lag(self.metrics.event_loop_lag), name="event-loop-lag"
         )
@@ -138,12 +158,25 @@ class Application:
     async def _open_vault(self, db: Database) -> KeyVault:
         """Load or create the encryption key; refuse to start if stored keys can't be read."""
         material = self.settings.security.key_encryption_key
+        data_dir = self.settings.database.data_dir
+        try:
+            rows = await db.fetchall("SELECT encrypted_key FROM linked_keys")
+        except (sqlite3.Error, OSError) as error:
+            raise database_error(self.settings.database.path, error) from None
+        if material is None and rows and not (data_dir / KEY_FILE_NAME).exists():
+            # Generating a fresh key now would sit a second, different key next to data
+            # encrypted with the lost one: refuse instead.
+            raise StartupError(
+                f"The database holds {len(rows)} linked API key(s) but {ENV_VAR} is unset and "
+                f"{data_dir / KEY_FILE_NAME} is missing: restore the key file from a backup or "
+                f"set {ENV_VAR} to the key they were encrypted with. No new key was generated."
+            )
         try:
             loaded = KeyVault.from_config(
-                material.get_secret_value() if material else None,
-                self.settings.database.data_dir,
+                material.get_secret_value() if material else None, data_dir
             )
-            rows = await db.fetchall("SELECT encrypted_key FROM linked_keys")
+            if loaded.generated:
+                self.generated_key_file = loaded.key_file
             loaded.vault.check_can_decrypt(bytes(row[0]) for row in rows)
         except KeyVaultError as error:
             raise StartupError(str(error)) from None
@@ -190,8 +223,12 @@ class Application:
             problems["database"] = "not answering"
         return problems
 
-    async def stop(self) -> None:
-        """Close the client, stop loops, finish writes, close sessions and the database."""
+    async def stop(self, *, failed: bool = False) -> None:
+        """Close the client, stop loops, finish writes, close sessions and the database.
+
+        ``failed``: start-up failed; a key file generated by this start is removed when no key
+        was linked with it.
+        """
         if self.bot is not None and not self.bot.is_closed():
             await self.bot.close()  # unloads cogs: their loops are cancelled in cog_unload
         if self._bot_task is not None:
@@ -208,10 +245,21 @@ class Application:
                 await self._services.mistral.aclose()
             await self._services.gw2.aclose()
             await self._services.http.close()
+            if failed and self.generated_key_file is not None:
+                await self._discard_unused_key(self._services.db, self.generated_key_file)
             await self._services.db.close()
         if self._previous_endpoints is not None:
             restore_discord_endpoints(self._previous_endpoints)
         log.info("Shut down cleanly")
+
+    async def _discard_unused_key(self, db: Database, key_file: Path) -> None:
+        try:
+            linked = await db.fetchval("SELECT COUNT(*) FROM linked_keys")
+        except (sqlite3.Error, OSError, ValueError):
+            return  # cannot tell whether the key is in use: keep it
+        if linked == 0:
+            remove_generated_key(key_file)
+            self.generated_key_file = None
 
 
 async def serve(settings: Settings, redactor: SecretRedactor) -> None:
@@ -227,9 +275,16 @@ async def serve(settings: Settings, redactor: SecretRedactor) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     app = Application(settings, redactor=redactor)
+    failed = True
     try:
-        await app.start()
+        try:
+            await app.start()
+        except OSError as error:  # not Discord: the client only connects in run_until_stopped
+            raise StartupError(
+                f"Start-up failed: {describe_os_error(error)} ({type(error).__name__})"
+            ) from None
         await app.run_until_stopped(stop)
+        failed = False
     except discord.LoginFailure as error:
         raise StartupError(
             "Discord rejected DISCORD_TOKEN: copy the bot token again from the developer portal."
@@ -246,7 +301,7 @@ async def serve(settings: Settings, redactor: SecretRedactor) -> None:
             "LEAK_GUARD_ENABLED=false to run without the guard (see README.md#discord-application)."
         ) from error
     finally:
-        await app.stop()
+        await app.stop(failed=failed)
 
 
 def main() -> int:

@@ -40,6 +40,12 @@ class DiscordSettings(_Section):
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("token", mode="before")
+    @classmethod
+    def _blank_token_is_none(cls, value: object) -> object:
+        # ``DISCORD_TOKEN=`` (what ``cp .env.example .env`` gives) means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
+
 
 class DatabaseSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="DATABASE_")
@@ -102,11 +108,20 @@ class SentrySettings(_Section):
 
     dsn: SecretStr | None = None
     environment: str = "production"
+    # Performance tracing: share of interactions and scheduled cycles sent as transactions, and
+    # share of those profiled. 0 (the default) turns each off.
+    traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
+    profiles_sample_rate: float = Field(default=0.0, ge=0, le=1)
 
     @field_validator("dsn", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("traces_sample_rate", "profiles_sample_rate", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return 0.0 if isinstance(value, str) and not value.strip() else value
 
 
 class LogFormat(StrEnum):

@@ -16,10 +16,18 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.aiohttp import make_aiohttp_handler
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
 
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+# Where unexpected errors are counted (``errors`` label ``where``). Each series exists from start-up
+# at 0, so an alert on ``increase()`` sees the very first error (a series born at 1 has no
+# increase). Add a value here when code counts a new place.
+ERROR_PLACES = ("app_command", "component", "event", "key_revalidation", "update_loop")
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
 """Returns the reasons the process is not ready; an empty dict means ready."""
@@ -68,6 +76,20 @@ class BotMetrics:
             ["where"],
             registry=registry,
         )
+        for where in ERROR_PLACES:
+            self.errors.labels(where=where)
+        register_runtime_collectors(registry)
+
+
+def register_runtime_collectors(registry: CollectorRegistry) -> None:
+    """Process (memory, CPU, open files, start time), platform and GC metrics on ``registry``.
+
+    The standard ``process_*``, ``python_info`` and ``python_gc_*`` families, as on the default
+    registry; the bot's registry is its own, so they are added here.
+    """
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
 
 
 async def monitor_event_loop_lag(

@@ -173,6 +173,8 @@ class GW2Client:
         self.cache = cache or ResponseCache()
         self._flights = SingleFlight()
         self._policies = {**FAMILY_POLICIES, **(policies or {})}
+        if metrics is not None:
+            metrics.precreate(self._policies)
 
     # ----------------------------------------------------------------- WvW matches
     async def match_for_team(

@@ -6,9 +6,25 @@ key, key id, user id or guild id.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 _LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Every ``outcome`` a request is counted with: "ok", the local rate limiter's refusal and each
+# error class's ``outcome`` (services/gw2/errors.py).
+REQUEST_OUTCOMES = (
+    "ok",
+    "rate_limited_local",
+    "error",
+    "invalid_key",
+    "missing_permission",
+    "not_found",
+    "rate_limited",
+    "endpoint_disabled",
+    "unavailable",
+    "bad_response",
+)
 _WAIT_BUCKETS = (0.0, 0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -53,3 +69,13 @@ class GW2Metrics:
             ["family", "outcome"],
             registry=registry,
         )
+
+    def precreate(self, families: Iterable[str]) -> None:
+        """Create every (family, outcome) request series at 0.
+
+        An alert on ``increase()`` misses the first occurrence when a series is born above 0;
+        families and outcomes are small fixed sets, so every series exists from start-up.
+        """
+        for family in families:
+            for outcome in REQUEST_OUTCOMES:
+                self.requests.labels(family, outcome)
