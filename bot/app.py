@@ -22,6 +22,7 @@ from services.clock import Clock, SystemClock
 from services.composer import ComposerMetrics, make_mistral_composer
 from services.gw2 import GW2Client, GW2Metrics
 from services.keys import KeyVault, KeyVaultError
+from services.matches import MatchService
 from services.secrets import SecretRedactor
 
 from . import __version__
@@ -86,6 +87,14 @@ class Application:
             await db.close()
             raise
         http = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+        gw2 = GW2Client(
+            http,
+            base_url=str(settings.gw2.base_url),
+            clock=self.clock,
+            metrics=GW2Metrics(self.registry),
+            auth_transport=settings.gw2.auth_transport,
+            user_agent=USER_AGENT,
+        )
         self._services = Services(
             settings=settings,
             db=db,
@@ -94,16 +103,10 @@ class Application:
             registry=self.registry,
             metrics=self.metrics,
             vault=vault,
-            gw2=GW2Client(
-                http,
-                base_url=str(settings.gw2.base_url),
-                clock=self.clock,
-                metrics=GW2Metrics(self.registry),
-                auth_transport=settings.gw2.auth_transport,
-                user_agent=USER_AGENT,
-            ),
+            gw2=gw2,
             guild_settings=GuildSettingsRepository(db),
             keys=LinkedKeyStore(db, vault),
+            matches=MatchService(gw2, self.clock),
             mistral=None,
         )
         mistral = settings.mistral

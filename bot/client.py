@@ -20,6 +20,7 @@ from services.clock import Clock
 from services.composer import MistralComposer
 from services.gw2 import GW2Client
 from services.keys import KeyVault
+from services.matches import MatchService
 
 from . import __version__
 from .config import Settings
@@ -58,6 +59,8 @@ class Services:
     gw2: GW2Client
     guild_settings: GuildSettingsRepository
     keys: LinkedKeyStore
+    # Live matches: fetch, analysis cache, frozen-data flag (used by /wvw, updates, /compose).
+    matches: MatchService
     # The Mistral layer of /compose; None when MISTRAL_API_KEY is not set.
     mistral: MistralComposer | None
     _metric_sets: dict[Callable[[CollectorRegistry], Any], Any] = field(default_factory=dict)

@@ -42,7 +42,8 @@ from services.composer.mistral import Colour
 from services.errors import UserFacingError
 from services.gw2 import GW2APIError
 from services.gw2.models import Match
-from services.match_analysis import MatchSummary, analyse_match
+from services.match_analysis import MatchSummary
+from services.matches import TeamNotInMatchError
 from services.roster import (
     LinkedAccount,
     Roster,
@@ -344,19 +345,18 @@ class Compose(commands.Cog):
     async def _match_context(self, team_id: int | None) -> tuple[MatchContext | None, str | None]:
         if not team_id:
             return None, None
-        services = self.bot.services
         try:
-            fetched = await services.gw2.match_for_team(team_id, budget=MATCH_BUDGET_S)
-        except GW2APIError as error:
+            live = await self.bot.services.matches.live(
+                team_id, budget=MATCH_BUDGET_S, worlds_budget=MATCH_BUDGET_S
+            )
+        except (GW2APIError, TeamNotInMatchError) as error:
             return None, f"Live match unavailable: {error}"
-        now = services.clock.now()
-        summary = analyse_match(fetched.value, now=now)
         context = build_match_context(
-            fetched.value,
-            summary,
+            live.match,
+            live.summary,
             team_id=team_id,
-            now=now,
-            age_seconds=int(fetched.age.total_seconds()),
+            now=live.now,
+            age_seconds=int(live.age.total_seconds()),
         )
         return context, None
 

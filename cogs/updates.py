@@ -40,12 +40,11 @@ from discord.ext import commands
 from bot.errors import permission_names
 from bot.sentry import capture_exception
 from bot.storage.subscriptions import Delivered, Subscription, SubscriptionRepository
-from cogs.team_options import world_names
 from cogs.updates_render import admin_dm, outage_note, render_week_result, stale_note
 from cogs.wvw_render import render_match
 from services.gw2 import Fetched, GW2APIError, NotFoundError, UnavailableError
 from services.gw2.models import Match
-from services.match_analysis import FreezeTracker, MatchSummary, analyse_match
+from services.matches import LiveMatch
 from services.updates import (
     RequestPacer,
     UpdateMetrics,
@@ -77,6 +76,7 @@ DISCORD_BURST = 2.0
 DELIVERY_CONCURRENCY = 32
 DELIVERY_TIMEOUT = 120.0  # real seconds for one channel, 429 waits included
 GW2_BUDGET = 10.0
+WORLDS_BUDGET = 1.0  # legacy world names are a nicety, cached a day
 
 PERMISSIONS_POST = ("view_channel", "send_messages", "embed_links")
 PERMISSIONS_EDIT = (*PERMISSIONS_POST, "read_message_history")
@@ -99,25 +99,24 @@ def missing_permissions(
 class MatchView:
     """One fetched match: analysed once, rendered once per focus team."""
 
-    fetched: Fetched[Match]
-    summary: MatchSummary
-    now: datetime
+    live: LiveMatch
     embeds: dict[int, discord.Embed] = field(default_factory=dict)
 
     def embed_for(self, team_id: int) -> discord.Embed:
         embed = self.embeds.get(team_id)
         if embed is None:
+            live = self.live
             embed = self.embeds[team_id] = render_match(
-                self.summary,
-                fetched_at=self.fetched.fetched_at,
-                stale=self.fetched.stale,
-                now=self.now,
+                live.summary,
+                fetched_at=live.fetched_at,
+                stale=live.stale,
+                now=live.now,
                 focus_team_id=team_id,
             )
         return embed
 
     def content(self) -> str | None:
-        return stale_note(self.fetched.fetched_at) if self.fetched.stale else None
+        return stale_note(self.live.fetched_at) if self.live.stale else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +145,6 @@ class Updates(commands.Cog):
         self.subscriptions = SubscriptionRepository(bot.services.db)
         self.metrics = bot.services.metric_set(UpdateMetrics)
         self.pacer = RequestPacer(rate=DISCORD_REQUESTS_PER_SECOND, burst=DISCORD_BURST)
-        self.freeze = FreezeTracker()
         self._cycle_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -220,11 +218,11 @@ class Updates(commands.Cog):
             self.metrics.lag.set(max(0.0, (now - earliest).total_seconds()))
 
             teams = await self._fetch_teams(due)
-            views = await self._analyse(teams, now)
+            views = await self._analyse(teams)
             self.metrics.matches_fetched.set(len(views))
             self.metrics.matches_fetched_total.inc(len(views))
             fresh = [
-                WeekResult.from_summary(v.summary) for v in views.values() if not v.fetched.stale
+                WeekResult.from_summary(v.live.summary) for v in views.values() if not v.live.stale
             ]
             if fresh:
                 await self.subscriptions.save_week_results(fresh, now)
@@ -288,20 +286,17 @@ class Updates(commands.Cog):
             return UnavailableError(family="matches", upstream_text=type(error).__name__)
 
     async def _analyse(
-        self, teams: Mapping[int, Fetched[Match] | GW2APIError], now: datetime
+        self, teams: Mapping[int, Fetched[Match] | GW2APIError]
     ) -> dict[tuple[str, str], MatchView]:
-        fetched = [r for r in teams.values() if isinstance(r, Fetched)]
-        worlds = None
-        if any(i < 10_000 for r in fetched for i in r.value.team_ids()):
-            worlds = await world_names(self.bot, budget=1.0)  # legacy world names, cached a day
+        """Each distinct match analysed once, through the match service (freeze rule included)."""
+        matches = self.bot.services.matches
         views: dict[tuple[str, str], MatchView] = {}
-        for result in fetched:
-            key = match_key(result.value)
-            if key in views:
+        for result in teams.values():
+            if not isinstance(result, Fetched):
                 continue
-            changed = None if result.stale else self.freeze.observe(result.value, now)
-            summary = analyse_match(result.value, now=now, worlds=worlds, last_changed_at=changed)
-            views[key] = MatchView(result, summary, now)
+            key = match_key(result.value)
+            if key not in views:
+                views[key] = MatchView(await matches.analyse(result, worlds_budget=WORLDS_BUDGET))
         return views
 
     # One channel -----------------------------------------------------------------------------
@@ -334,12 +329,12 @@ class Updates(commands.Cog):
     async def _serve_match(
         self, subscription: Subscription, view: MatchView, next_at: datetime, cycle: _Cycle
     ) -> Outcome:
-        match = view.fetched.value
+        match = view.live.match
         digest = content_hash(
             match,
             team_id=subscription.team_id,
-            stale=view.fetched.stale,
-            fetched_at=view.fetched.fetched_at,
+            stale=view.live.stale,
+            fetched_at=view.live.fetched_at,
         )
         new_week = is_new_week(subscription.last_match_id, subscription.last_match_start, match)
         has_message = subscription.mode == "post" or subscription.last_message_id is not None
@@ -542,14 +537,11 @@ class _Cycle:
 async def build_post(bot: GW2Bot, team_id: int) -> tuple[str | None, discord.Embed]:
     """What an update post for ``team_id`` looks like right now (``/settings preview``).
 
-    Raises the GW2 client's errors (their text is for the player) when there is no data at all.
+    Raises :class:`TeamNotInMatchError` or the GW2 client's errors (their text is for the player)
+    when there is no data at all.
     """
-    fetched = await bot.services.gw2.match_for_team(team_id, budget=GW2_BUDGET)
-    now = bot.services.clock.now()
-    worlds = None
-    if any(i < 10_000 for i in fetched.value.team_ids()):
-        worlds = await world_names(bot, budget=1.0)
-    view = MatchView(fetched, analyse_match(fetched.value, now=now, worlds=worlds), now)
+    live = await bot.services.matches.live(team_id, budget=GW2_BUDGET, worlds_budget=WORLDS_BUDGET)
+    view = MatchView(live)
     return view.content(), view.embed_for(team_id)
 
 

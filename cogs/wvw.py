@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -33,17 +31,9 @@ from services.gw2 import (
     MissingPermissionError,
     NotFoundError,
 )
-from services.gw2.models import Match
-from services.match_analysis import (
-    DEFAULT_FROZEN_AFTER,
-    FreezeTracker,
-    MatchSummary,
-    analyse_match,
-    skirmish_clock,
-)
-from services.teams import region_of, team_name
+from services.teams import region_of
 
-from .team_options import resolve_team_option, team_autocomplete, world_names
+from .team_options import resolve_team_option, team_autocomplete
 from .wvw_render import (
     MAP_ORDER,
     map_short_name,
@@ -104,17 +94,6 @@ class NoTeamError(UserFacingError):
         super().__init__("Which team? " + _sentence(ways))
 
 
-class TeamNotInMatchError(UserFacingError):
-    """The API knows no running match for the team (between weekly matchups, or a bad id)."""
-
-    def __init__(self, team_id: int) -> None:
-        name = team_name(team_id) or f"Team {team_id}"
-        super().__init__(
-            f"{name} ({team_id}) isn't in a running WvW match right now. "
-            "If the weekly reset just happened, try again in a few minutes."
-        )
-
-
 @dataclass(frozen=True, slots=True)
 class ChosenTeam:
     """The team a command is about, and a note when it is not the one the player expected."""
@@ -123,32 +102,12 @@ class ChosenTeam:
     note: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LiveMatch:
-    """A team's match, analysed as of ``now``."""
-
-    match: Match
-    summary: MatchSummary
-    fetched_at: datetime
-    stale: bool
-    now: datetime
-
-
-@dataclass(slots=True)
-class _Analysed:
-    match: Match
-    last_changed_at: datetime
-    summary: MatchSummary
-
-
 class WvW(commands.GroupCog, group_name="wvw"):
     """Live World-vs-World matches: scores, maps, objectives and matchups."""
 
     def __init__(self, bot: GW2Bot) -> None:
         self.bot = bot
-        self.freeze = FreezeTracker()
         self.defer_after = DEFER_AFTER
-        self._analysed: dict[str, _Analysed] = {}
         self._unknown_guilds: dict[str, float] = {}
         self._answers: dict[tuple[int, str | None], tuple[int, discord.Embed, discord.ui.View]] = {}
         self._views: dict[tuple[int, str | None], discord.ui.View] = {}
@@ -207,7 +166,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
                 region.value if region is not None else await self._guild_region(interaction)
             )
             matches = await self.bot.services.gw2.matches_all()
-            worlds = await self._worlds_if_legacy(matches.value)
+            worlds = await self.bot.services.matches.worlds_for(matches.value)
             embed = render_matchups(
                 matches.value,
                 region=chosen_region,
@@ -246,43 +205,6 @@ class WvW(commands.GroupCog, group_name="wvw"):
             raise UserFacingError(f"{reason} {NoTeamError(in_guild=in_guild)}")
         raise NoTeamError(in_guild=in_guild)
 
-    async def live_match(self, team_id: int) -> LiveMatch:
-        """The team's match (cached by the GW2 client) analysed now, with the frozen-data flag.
-
-        The analysis is reused while the client hands back the same match object (a cache hit)
-        and the skirmish has not changed; only the clock-dependent parts are recomputed.
-        """
-        services = self.bot.services
-        try:
-            fetched = await services.gw2.match_for_team(team_id)
-        except NotFoundError:
-            raise TeamNotInMatchError(team_id) from None
-        match = fetched.value
-        now = services.clock.now()
-        previous = self._analysed.get(match.id)
-        if previous is not None and previous.match is match:
-            summary = previous.summary
-            clock = skirmish_clock(match, now)
-            if clock.number == summary.skirmish.number:
-                summary = dataclasses.replace(
-                    summary,
-                    skirmish=clock,
-                    time_to_reset=max(timedelta(0), match.end_time - now),
-                    frozen=_is_frozen(previous.last_changed_at, now),
-                )
-                return LiveMatch(match, summary, fetched.fetched_at, fetched.stale, now)
-            last_changed = previous.last_changed_at
-        else:
-            last_changed = self.freeze.observe(match, fetched.fetched_at)
-        summary = analyse_match(
-            match,
-            now=now,
-            worlds=await self._worlds_if_legacy([match]),
-            last_changed_at=last_changed,
-        )
-        self._analysed[match.id] = _Analysed(match, last_changed, summary)
-        return LiveMatch(match, summary, fetched.fetched_at, fetched.stale, now)
-
     async def match_answer(
         self, team_id: int, map_type: str | None
     ) -> tuple[discord.Embed, discord.ui.View]:
@@ -296,7 +218,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
         recent = self._answers.get((team_id, map_type))
         if recent is not None and recent[0] == second:
             return recent[1], recent[2]
-        live = await self.live_match(team_id)
+        live = await self.bot.services.matches.live(team_id)
         embed = render_match(
             live.summary,
             fetched_at=live.fetched_at,
@@ -315,7 +237,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
         self, team_id: int, map_type: str | None, page: int
     ) -> tuple[discord.Embed, discord.ui.View | None]:
         """One page of a team's objectives, with its page buttons."""
-        live = await self.live_match(team_id)
+        live = await self.bot.services.matches.live(team_id)
         names = await self.bot.services.gw2.objectives()
         rows = objective_rows(live.match, {o.id: o for o in names.value}, map_type=map_type)
         pages = page_count(len(rows))
@@ -361,12 +283,6 @@ class WvW(commands.GroupCog, group_name="wvw"):
             if result.value.tag:
                 tags[guild_id] = result.value.tag
         return tags
-
-    async def _worlds_if_legacy(self, matches: Sequence[Match]) -> Mapping[int, str] | None:
-        """World names, fetched only when a match still lists legacy world ids."""
-        if all(team_id > 10_000 for m in matches for team_id in m.team_ids()):
-            return None
-        return await world_names(self.bot)
 
     async def _guild_region(self, interaction: discord.Interaction[GW2Bot]) -> str:
         if interaction.guild_id is not None:
@@ -577,10 +493,6 @@ def _cog(interaction: discord.Interaction[Any]) -> WvW:
 def _custom_id(interaction: discord.Interaction[Any]) -> str:
     data: Mapping[str, Any] = interaction.data or {}
     return str(data.get("custom_id", "?"))
-
-
-def _is_frozen(last_changed_at: datetime, now: datetime) -> bool:
-    return now - last_changed_at >= DEFAULT_FROZEN_AFTER
 
 
 def _key_problem(error: GW2APIError) -> str:
