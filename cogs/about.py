@@ -9,13 +9,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs.common.formatting import ARENANET_RED, format_duration
 from services.gw2 import GW2APIError
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
 
 README_URL = "https://github.com/gw2optimizer/gw2optimizer#readme"
-EMBED_COLOUR = discord.Colour(0xB4232B)  # ArenaNet red
+EMBED_COLOUR = ARENANET_RED
 
 
 class About(commands.Cog):
@@ -75,19 +76,6 @@ def render_about(
     )
     embed.add_field(name="Help", value=f"[README]({README_URL})")
     return embed
-
-
-def format_duration(duration: timedelta) -> str:
-    """``1d 2h 3m`` — the largest three units, no zero padding."""
-    seconds = int(duration.total_seconds())
-    days, seconds = divmod(seconds, 86_400)
-    hours, seconds = divmod(seconds, 3_600)
-    minutes, seconds = divmod(seconds, 60)
-    parts = [f"{days}d"] if days else []
-    if hours or days:
-        parts.append(f"{hours}h")
-    parts.append(f"{minutes}m" if (minutes or hours or days) else f"{seconds}s")
-    return " ".join(parts)
 
 
 async def setup(bot: GW2Bot) -> None:

@@ -40,15 +40,22 @@ from discord.ext import commands
 from bot.errors import permission_names
 from bot.sentry import capture_exception
 from bot.storage.subscriptions import Delivered, Subscription, SubscriptionRepository
-from cogs.updates_render import admin_dm, outage_note, render_week_result, stale_note
-from cogs.wvw_render import render_match
+from cogs.common.checks import PERMISSIONS_EDIT, PERMISSIONS_POST, missing_channel_permissions
+from cogs.updates_render import (
+    admin_dm,
+    outage_note,
+    render_update_post,
+    render_week_result,
+    stale_note,
+)
 from services.gw2 import Fetched, GW2APIError, NotFoundError, UnavailableError
 from services.gw2.models import Match
 from services.matches import LiveMatch
 from services.updates import (
+    GW2_BUDGET,
+    WORLDS_BUDGET,
     RequestPacer,
     UpdateMetrics,
-    UpdateMode,
     WeekResult,
     content_hash,
     fetch_plan,
@@ -62,7 +69,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_SUBSCRIPTIONS_PER_GUILD = 10
 LEFT_GUILD_GRACE = timedelta(days=7)
 PURGE_EVERY = timedelta(hours=1)
 WEEK_RESULTS_KEPT = timedelta(days=30)
@@ -75,24 +81,10 @@ DISCORD_REQUESTS_PER_SECOND = 48.0
 DISCORD_BURST = 2.0
 DELIVERY_CONCURRENCY = 32
 DELIVERY_TIMEOUT = 120.0  # real seconds for one channel, 429 waits included
-GW2_BUDGET = 10.0
-WORLDS_BUDGET = 1.0  # legacy world names are a nicety, cached a day
-
-PERMISSIONS_POST = ("view_channel", "send_messages", "embed_links")
-PERMISSIONS_EDIT = (*PERMISSIONS_POST, "read_message_history")
 
 Outcome = Literal[
     "posted", "edited", "unchanged", "stale_note", "no_match", "disabled", "unsubscribed", "error"
 ]
-
-
-def missing_permissions(
-    channel: discord.abc.GuildChannel, member: discord.Member, mode: UpdateMode
-) -> list[str]:
-    """The permissions (flag names) the bot lacks in ``channel`` to run updates in ``mode``."""
-    permissions = channel.permissions_for(member)
-    needed = PERMISSIONS_EDIT if mode == "edit" else PERMISSIONS_POST
-    return [name for name in needed if not getattr(permissions, name)]
 
 
 @dataclass(slots=True)
@@ -105,14 +97,7 @@ class MatchView:
     def embed_for(self, team_id: int) -> discord.Embed:
         embed = self.embeds.get(team_id)
         if embed is None:
-            live = self.live
-            embed = self.embeds[team_id] = render_match(
-                live.summary,
-                fetched_at=live.fetched_at,
-                stale=live.stale,
-                now=live.now,
-                focus_team_id=team_id,
-            )
+            embed = self.embeds[team_id] = render_update_post(self.live, team_id)[1]
         return embed
 
     def content(self) -> str | None:
@@ -163,6 +148,12 @@ class Updates(commands.Cog):
     def wake(self) -> None:
         """A subscription changed: look at the schedule again now."""
         self._wake.set()
+
+    @commands.Cog.listener()
+    async def on_match_updates_changed(self) -> None:
+        # Dispatched by /settings (bot.dispatch("match_updates_changed")): cogs talk through
+        # events, never by importing each other's extension modules.
+        self.wake()
 
     # The loop --------------------------------------------------------------------------------
 
@@ -461,7 +452,7 @@ class Updates(commands.Cog):
         if error.code == 50001:
             return "I can't see the channel any more — give my role View Channel there."
         if isinstance(channel, discord.abc.GuildChannel):
-            missing = missing_permissions(channel, channel.guild.me, subscription.mode)
+            missing = missing_channel_permissions(channel, channel.guild.me, subscription.mode)
             if missing:
                 return (
                     f"I'm missing {permission_names(missing)} there — give my role that "
@@ -532,17 +523,6 @@ class _Cycle:
                 repository.week_result(match_id, match_start)
             )
         return await asyncio.shield(task)
-
-
-async def build_post(bot: GW2Bot, team_id: int) -> tuple[str | None, discord.Embed]:
-    """What an update post for ``team_id`` looks like right now (``/settings preview``).
-
-    Raises :class:`TeamNotInMatchError` or the GW2 client's errors (their text is for the player)
-    when there is no data at all.
-    """
-    live = await bot.services.matches.live(team_id, budget=GW2_BUDGET, worlds_budget=WORLDS_BUDGET)
-    view = MatchView(live)
-    return view.content(), view.embed_for(team_id)
 
 
 async def setup(bot: GW2Bot) -> None:

@@ -13,7 +13,6 @@ call would cost an extra round trip to Discord on the fast path for nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -33,10 +32,10 @@ from services.gw2 import (
 )
 from services.teams import region_of
 
+from .common.answering import DEFER_AFTER, Responder, cog_of
+from .common.formatting import MAP_ORDER, map_short_name
 from .team_options import resolve_team_option, team_autocomplete
 from .wvw_render import (
-    MAP_ORDER,
-    map_short_name,
     objective_rows,
     page_count,
     page_rows,
@@ -50,7 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFER_AFTER = 1.0
+COG_OFF = "WvW commands are restarting — try again in a few seconds."
 GUILD_TAG_BUDGET = 2.0
 # Claiming guilds the API does not know (deleted guilds): not asked again for an hour.
 UNKNOWN_GUILD_SECONDS = 3600.0
@@ -75,7 +74,6 @@ VIEW_KEYS: Mapping[str, str | None] = {
     "blue": "BlueHome",
     "green": "GreenHome",
 }
-VIEW_KEY_BY_MAP = {map_type: key for key, map_type in VIEW_KEYS.items() if map_type}
 OBJECTIVE_MAP_KEYS: Mapping[str, str | None] = {"all": None, **{m: m for m in MAP_ORDER}}
 
 
@@ -344,7 +342,7 @@ class MatchViewButton(
         return cls(int(match["team"]), match["view"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        cog = _cog(interaction)
+        cog = cog_of(interaction, "WvW", WvW, COG_OFF)
         async with Responder(interaction, after=cog.defer_after, update=True) as responder:
             embed, view = await cog.match_answer(self.team_id, self.map_type)
             await responder.send(embed=embed, view=view)
@@ -383,118 +381,13 @@ class ObjectivesPageButton(
         return cls(int(match["team"]), OBJECTIVE_MAP_KEYS[match["map"]], int(match["page"]), label)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        cog = _cog(interaction)
+        cog = cog_of(interaction, "WvW", WvW, COG_OFF)
         async with Responder(interaction, after=cog.defer_after, update=True) as responder:
             embed, view = await cog.objectives_page(self.team_id, self.map_type, self.page)
             await responder.send(embed=embed, view=view)
 
 
-# ----------------------------------------------------------------------------------- answering
-class Responder:
-    """Answers an interaction directly when the work is quick, or defers after ``after`` seconds.
-
-    Use as ``async with Responder(interaction) as responder: ... await responder.send(...)``.
-    A timer (not a task) watches the work, so the fast path costs no extra round trip. With
-    ``update=True`` (buttons) the answer edits the clicked message. Errors raised inside the block
-    propagate after any pending defer finished, so the error handler sees the right state; for
-    buttons (outside the command tree) they are answered here.
-    """
-
-    def __init__(
-        self,
-        interaction: discord.Interaction[Any],
-        *,
-        after: float = DEFER_AFTER,
-        update: bool = False,
-    ) -> None:
-        self.interaction = interaction
-        self.after = after
-        self.update = update
-        self.deferred = False
-        self._timer: asyncio.TimerHandle | None = None
-        self._deferring: asyncio.Task[Any] | None = None
-
-    async def __aenter__(self) -> Responder:
-        self._timer = asyncio.get_running_loop().call_later(self.after, self._defer_now)
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: object
-    ) -> bool:
-        self._stop_timer()
-        if self._deferring is not None:
-            with contextlib.suppress(discord.HTTPException):
-                await self._deferring
-        if error is None or not self.update or not isinstance(error, Exception):
-            return False
-        # Component callbacks do not go through the command tree's error handler.
-        await self.interaction.client.answer_interaction_error(
-            self.interaction, error, where="component", name=_custom_id(self.interaction)
-        )
-        return True
-
-    async def send(
-        self,
-        *,
-        content: str | None = None,
-        embed: discord.Embed,
-        view: discord.ui.View | None = None,
-    ) -> None:
-        self._stop_timer()
-        response = self.interaction.response
-        if self._deferring is not None:
-            await self._deferring
-        if self.update:
-            if self.deferred:
-                await self.interaction.edit_original_response(
-                    content=content, embed=embed, view=view
-                )
-            else:
-                await response.edit_message(content=content, embed=embed, view=view)
-            return
-        if self.deferred:
-            if view is None:
-                await self.interaction.followup.send(content=content or "", embed=embed)
-            else:
-                await self.interaction.followup.send(content=content or "", embed=embed, view=view)
-        elif view is None:
-            await response.send_message(content=content, embed=embed)
-        else:
-            await response.send_message(content=content, embed=embed, view=view)
-
-    def _stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _defer_now(self) -> None:
-        self._timer = None
-        if not self.interaction.response.is_done():
-            self._deferring = asyncio.create_task(self._defer())
-
-    async def _defer(self) -> None:
-        if self.update:
-            await self.interaction.response.defer()
-        else:
-            await self.interaction.response.defer(thinking=True)
-        self.deferred = True
-
-
 # ----------------------------------------------------------------------------------- small helpers
-def _cog(interaction: discord.Interaction[Any]) -> WvW:
-    cog = (
-        interaction.client.get_cog("WvW") if isinstance(interaction.client, commands.Bot) else None
-    )
-    if not isinstance(cog, WvW):
-        raise UserFacingError("WvW commands are restarting — try again in a few seconds.")
-    return cog
-
-
-def _custom_id(interaction: discord.Interaction[Any]) -> str:
-    data: Mapping[str, Any] = interaction.data or {}
-    return str(data.get("custom_id", "?"))
-
-
 def _key_problem(error: GW2APIError) -> str:
     """Why the linked account's team is unknown, in one sentence (never the key itself)."""
     if isinstance(error, MissingPermissionError):

@@ -32,6 +32,11 @@ from services.match_analysis import MatchSummary, kdr
 
 MIN_INTERVAL_MINUTES = 5
 MAX_INTERVAL_MINUTES = 120
+MAX_SUBSCRIPTIONS_PER_GUILD = 10
+# Seconds a scheduled post (or its preview) may wait for match data, and for legacy world names
+# (a nicety, cached a day).
+GW2_BUDGET = 10.0
+WORLDS_BUDGET = 1.0
 DEFAULT_INTERVAL_MINUTES = 15
 # Bump when the rendered post changes shape, so every channel gets the new look once.
 RENDER_VERSION = 1
