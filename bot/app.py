@@ -34,7 +34,8 @@ from .metrics import BotMetrics, MetricsServer, monitor_event_loop_lag
 from .sentry import init_sentry
 from .storage import Database, MigrationError
 from .storage.guilds import GuildSettingsRepository
-from .storage.keys import LinkedKeyStore
+from .storage.keys import LinkedKeyStore, stored_ciphertexts
+from .storage.subscriptions import SubscriptionRepository
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ class Application:
             gw2=gw2,
             guild_settings=GuildSettingsRepository(db),
             keys=LinkedKeyStore(db, vault),
+            subscriptions=SubscriptionRepository(db),
             matches=MatchService(gw2, self.clock),
             mistral=None,
         )
@@ -146,8 +148,7 @@ class Application:
                 material.get_secret_value() if material else None,
                 self.settings.database.data_dir,
             )
-            rows = await db.fetchall("SELECT encrypted_key FROM linked_keys")
-            loaded.vault.check_can_decrypt(bytes(row[0]) for row in rows)
+            loaded.vault.check_can_decrypt(await stored_ciphertexts(db))
         except KeyVaultError as error:
             raise StartupError(str(error)) from None
         if loaded.generated:

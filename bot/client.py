@@ -30,6 +30,7 @@ from .sentry import capture_exception
 from .storage import Database
 from .storage.guilds import GuildSettingsRepository
 from .storage.keys import LinkedKeyStore
+from .storage.subscriptions import SubscriptionRepository
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class Services:
     gw2: GW2Client
     guild_settings: GuildSettingsRepository
     keys: LinkedKeyStore
+    subscriptions: SubscriptionRepository
     # Live matches: fetch, analysis cache, frozen-data flag (used by /wvw, updates, /compose).
     matches: MatchService
     # The Mistral layer of /compose; None when MISTRAL_API_KEY is not set.

@@ -19,7 +19,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import permission_names
-from bot.storage.subscriptions import SubscriptionLimitError, SubscriptionRepository
+from bot.storage.subscriptions import SubscriptionLimitError
 from cogs.common.checks import manage_server, missing_channel_permissions
 from cogs.team_options import resolve_team_option, team_autocomplete
 from cogs.updates_render import MODE_WORDS, render_settings, render_update_post, team_label
@@ -47,7 +47,7 @@ class Settings(commands.GroupCog, group_name="settings"):
 
     def __init__(self, bot: GW2Bot) -> None:
         self.bot = bot
-        self.subscriptions = SubscriptionRepository(bot.services.db)
+        self.subscriptions = bot.services.subscriptions
         super().__init__()
 
     @app_commands.command(name="show")

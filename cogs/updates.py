@@ -127,7 +127,7 @@ class Updates(commands.Cog):
     def __init__(self, bot: GW2Bot) -> None:
         self.bot = bot
         self.clock = bot.services.clock
-        self.subscriptions = SubscriptionRepository(bot.services.db)
+        self.subscriptions = bot.services.subscriptions
         self.metrics = bot.services.metric_set(UpdateMetrics)
         self.pacer = RequestPacer(rate=DISCORD_REQUESTS_PER_SECOND, burst=DISCORD_BURST)
         self._cycle_lock = asyncio.Lock()

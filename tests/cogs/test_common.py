@@ -73,3 +73,22 @@ def test_posting_in_a_thread_needs_send_messages_in_threads() -> None:
     assert missing_post_permissions(allowed, thread) == ["send_messages_in_threads"]
     assert missing_post_permissions(allowed, object()) == []
     assert missing_post_permissions(allowed, object(), mode="edit") == ["read_message_history"]
+
+
+def test_cogs_take_their_repositories_from_services() -> None:
+    built = []
+    for path in sorted((ROOT / "cogs").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            called = (
+                node.func.id
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                else ""
+            )
+            if called.endswith(("Repository", "Store")):
+                built.append(f"{path.name}: {called}(...)")
+    assert built == []
+
+
+def test_no_raw_sql_in_the_process_wiring() -> None:
+    text = (ROOT / "bot" / "app.py").read_text("utf-8")
+    assert [word for word in ("SELECT ", "UPDATE ", "INSERT ") if word in text] == []
