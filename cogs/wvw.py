@@ -94,7 +94,8 @@ class NoTeamError(UserFacingError):
 
 @dataclass(frozen=True, slots=True)
 class ChosenTeam:
-    """The team a command is about, and a note when it is not the one the player expected."""
+    """The team a command is about, and a note (for the caller only) when it is not the one the
+    player expected."""
 
     team_id: int
     note: str | None = None
@@ -128,7 +129,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
         async with Responder(interaction, after=self.defer_after) as responder:
             chosen = await self.choose_team(interaction, team)
             embed, view = await self.match_answer(chosen.team_id, None)
-            await responder.send(content=chosen.note, embed=embed, view=view)
+            await responder.send(embed=embed, view=view, private_note=chosen.note)
 
     @app_commands.command(name="objectives")
     @app_commands.describe(
@@ -148,7 +149,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
             chosen = await self.choose_team(interaction, team)
             map_type = map.value if map is not None else None
             embed, view = await self.objectives_page(chosen.team_id, map_type, 1)
-            await responder.send(content=chosen.note, embed=embed, view=view)
+            await responder.send(embed=embed, view=view, private_note=chosen.note)
 
     @app_commands.command(name="matchups")
     @app_commands.describe(region="NA or EU (default: this server's region, else NA)")

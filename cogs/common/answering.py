@@ -105,6 +105,20 @@ class Responder:
         content: str | None = None,
         embed: discord.Embed,
         view: discord.ui.View | None = None,
+        private_note: str | None = None,
+    ) -> None:
+        """Send (or, for buttons, edit in) the answer; ``private_note`` follows it as an ephemeral
+        message: what concerns only the caller (their key, their account) is never public."""
+        await self._send(content=content, embed=embed, view=view)
+        if private_note:
+            await self.interaction.followup.send(private_note, ephemeral=True)
+
+    async def _send(
+        self,
+        *,
+        content: str | None,
+        embed: discord.Embed,
+        view: discord.ui.View | None,
     ) -> None:
         self._stop_timer()
         response = self.interaction.response
