@@ -309,11 +309,13 @@ class Updates(commands.Cog):
                 return await self._serve_match(subscription, view, next_at, cycle)
         except discord.NotFound as error:
             if error.code == 10003:
-                return await self._stop(subscription, cycle, "the channel was deleted.", action)
+                return await self._stop(
+                    subscription, cycle, "the channel was deleted.", action, "channel_gone"
+                )
             return self._failed(subscription, cycle, next_at, action, error)
         except discord.Forbidden as error:
             reason = self._forbidden_reason(subscription, error)
-            return await self._stop(subscription, cycle, reason, action)
+            return await self._stop(subscription, cycle, reason, action, "forbidden")
         except Exception as error:
             return self._failed(subscription, cycle, next_at, action, error)
 
@@ -417,10 +419,10 @@ class Updates(commands.Cog):
         cycle: _Cycle,
         reason: str,
         action: Literal["post", "edit", "week_result", "stale_note"],
+        kind: Literal["channel_gone", "forbidden"],
     ) -> Outcome:
-        kind: Literal["channel_gone", "forbidden"] = (
-            "channel_gone" if "deleted" in reason else "forbidden"
-        )
+        """Turn the subscription off; ``kind`` (the metrics label) comes from the error's type,
+        ``reason`` is the text for the admin."""
         log.info("Stopping match updates in channel %d: %s", subscription.channel_id, reason)
         self.metrics.delivery(action, kind)
         self.metrics.disabled.labels(reason=kind).inc()
