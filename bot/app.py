@@ -23,6 +23,7 @@ from services.composer import ComposerMetrics, make_mistral_composer
 from services.gw2 import GW2Client, GW2Metrics
 from services.keys import KeyVault, KeyVaultError
 from services.matches import MatchService
+from services.mistral_status import MistralProbe
 from services.secrets import SecretRedactor
 
 from . import __version__
@@ -121,6 +122,13 @@ class Application:
             metrics=self._services.metric_set(ComposerMetrics),
             redactor=self.redactor,
         )
+        if mistral.api_key is not None:
+            self._services.mistral_probe = MistralProbe(
+                api_key=mistral.api_key.get_secret_value(),
+                server_url=str(mistral.server_url).rstrip("/"),
+                clock=self.clock,
+                timeout_s=min(2.0, mistral.timeout_seconds),
+            )
         self.bot = GW2Bot(self._services, extensions=self.extensions)
         if settings.metrics.port:
             self.metrics_server = MetricsServer(
@@ -210,6 +218,8 @@ class Application:
         if self._services is not None:
             if self._services.mistral is not None:
                 await self._services.mistral.aclose()
+            if self._services.mistral_probe is not None:
+                await self._services.mistral_probe.aclose()
             await self._services.gw2.aclose()
             await self._services.http.close()
             await self._services.db.close()

@@ -21,6 +21,7 @@ from services.composer import MistralComposer
 from services.gw2 import GW2Client
 from services.keys import KeyVault
 from services.matches import MatchService
+from services.mistral_status import MistralProbe
 
 from . import __version__
 from .config import Settings
@@ -65,6 +66,8 @@ class Services:
     matches: MatchService
     # The Mistral layer of /compose; None when MISTRAL_API_KEY is not set.
     mistral: MistralComposer | None
+    # Whether Mistral answers (/about): a cached model-list probe; None without MISTRAL_API_KEY.
+    mistral_probe: MistralProbe | None = None
     _metric_sets: dict[Callable[[CollectorRegistry], Any], Any] = field(default_factory=dict)
 
     def metric_set(self, factory: Callable[[CollectorRegistry], M]) -> M:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 README_URL = "https://github.com/gw2optimizer/gw2optimizer#readme"
 EMBED_COLOUR = ARENANET_RED
+NOT_CONFIGURED = "not configured (optimizer only)"
 
 
 class About(commands.Cog):
@@ -27,13 +28,12 @@ class About(commands.Cog):
     async def about(self, interaction: discord.Interaction[GW2Bot]) -> None:
         """Version, uptime and the services this bot uses."""
         bot = self.bot
-        settings = bot.services.settings
         embed = render_about(
             version=bot.version,
             uptime=timedelta(seconds=int(bot.uptime_seconds)),
             guild_count=len(bot.guilds),
             gw2_status=await gw2_status(bot),
-            mistral_configured=settings.mistral.enabled,
+            mistral_status=await mistral_status(bot),
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
@@ -48,13 +48,21 @@ async def gw2_status(bot: GW2Bot) -> str:
     return status + " — cached" if build.stale else status
 
 
+async def mistral_status(bot: GW2Bot) -> str:
+    """Whether Mistral answers right now (a cached, time-boxed probe), or that it is not set up."""
+    probe = bot.services.mistral_probe
+    if probe is None:
+        return NOT_CONFIGURED
+    return (await probe.status()).text
+
+
 def render_about(
     *,
     version: str,
     uptime: timedelta,
     guild_count: int,
     gw2_status: str,
-    mistral_configured: bool,
+    mistral_status: str,
 ) -> discord.Embed:
     """The ``/about`` embed (pure: values in, embed out)."""
     embed = discord.Embed(
@@ -70,10 +78,7 @@ def render_about(
     embed.add_field(name="Uptime", value=format_duration(uptime))
     embed.add_field(name="Servers", value=str(guild_count))
     embed.add_field(name="GW2 API", value=gw2_status)
-    embed.add_field(
-        name="Mistral AI",
-        value="configured" if mistral_configured else "not configured (optimizer only)",
-    )
+    embed.add_field(name="Mistral AI", value=mistral_status)
     embed.add_field(name="Help", value=f"[README]({README_URL})")
     return embed
 
