@@ -21,7 +21,8 @@ from prometheus_client import CollectorRegistry
 from services.clock import Clock, SystemClock
 from services.composer import ComposerMetrics, make_mistral_composer
 from services.gw2 import GW2Client, GW2Metrics
-from services.keys import KeyVault, KeyVaultError
+from services.keys import KeyMetrics, KeyVault, KeyVaultError
+from services.keys.revalidator import KeyRevalidator
 from services.matches import MatchService
 from services.mistral_status import MistralProbe
 from services.secrets import SecretRedactor
@@ -89,6 +90,8 @@ class Application:
             await db.close()
             raise
         http = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+        keys = LinkedKeyStore(db, vault)
+        key_metrics = KeyMetrics(self.registry)  # shared with the key cogs via metric_set
         gw2 = GW2Client(
             http,
             base_url=str(settings.gw2.base_url),
@@ -107,10 +110,12 @@ class Application:
             vault=vault,
             gw2=gw2,
             guild_settings=GuildSettingsRepository(db),
-            keys=LinkedKeyStore(db, vault),
+            keys=keys,
             subscriptions=SubscriptionRepository(db),
+            key_checks=KeyRevalidator(keys, gw2, clock=self.clock, metrics=key_metrics),
             matches=MatchService(gw2, self.clock),
             mistral=None,
+            _metric_sets={KeyMetrics: key_metrics},
         )
         mistral = settings.mistral
         self._services.mistral = make_mistral_composer(

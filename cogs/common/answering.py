@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, TypeVar
 
@@ -16,6 +17,8 @@ import discord
 from discord.ext import commands
 
 from services.errors import UserFacingError
+
+log = logging.getLogger(__name__)
 
 DEFER_AFTER = 1.0
 
@@ -50,6 +53,25 @@ def cog_of(interaction: discord.Interaction[Any], name: str, kind: type[C], off:
     if not isinstance(cog, kind):
         raise UserFacingError(off)
     return cog
+
+
+async def send_quietly(
+    channel: Any,
+    *,
+    content: str | None = None,
+    embed: discord.Embed | None = None,
+    allowed_mentions: discord.AllowedMentions | None = None,
+) -> None:
+    """Post in ``channel``; a failure (closed DMs, missing permission) is logged, not raised."""
+    kwargs: dict[str, Any] = {}
+    if embed is not None:
+        kwargs["embed"] = embed
+    if allowed_mentions is not None:
+        kwargs["allowed_mentions"] = allowed_mentions
+    try:
+        await channel.send(content, **kwargs)
+    except discord.HTTPException as error:
+        log.info("Could not post a message (HTTP %s)", error.status)
 
 
 def custom_id_of(interaction: discord.Interaction[Any]) -> str:
