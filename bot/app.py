@@ -23,8 +23,11 @@ from prometheus_client import CollectorRegistry
 from services.clock import Clock, SystemClock
 from services.composer import ComposerMetrics, make_mistral_composer
 from services.gw2 import GW2Client, GW2Metrics
-from services.keys import KeyVault, KeyVaultError
+from services.keys import KeyMetrics, KeyVault, KeyVaultError
+from services.keys.revalidator import KeyRevalidator
 from services.keys.vault import ENV_VAR, KEY_FILE_NAME
+from services.matches import MatchService
+from services.mistral_status import MistralProbe
 from services.secrets import SecretRedactor
 
 from . import __version__
@@ -44,7 +47,8 @@ from .startup import (
 )
 from .storage import Database, MigrationError
 from .storage.guilds import GuildSettingsRepository
-from .storage.keys import LinkedKeyStore
+from .storage.keys import LinkedKeyStore, stored_ciphertexts
+from .storage.subscriptions import SubscriptionRepository
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +104,16 @@ class Application:
             await db.close()
             raise
         http = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+        keys = LinkedKeyStore(db, vault)
+        key_metrics = KeyMetrics(self.registry)  # shared with the key cogs via metric_set
+        gw2 = GW2Client(
+            http,
+            base_url=str(settings.gw2.base_url),
+            clock=self.clock,
+            metrics=GW2Metrics(self.registry),
+            auth_transport=settings.gw2.auth_transport,
+            user_agent=USER_AGENT,
+        )
         self._services = Services(
             settings=settings,
             db=db,
@@ -108,17 +122,14 @@ class Application:
             registry=self.registry,
             metrics=self.metrics,
             vault=vault,
-            gw2=GW2Client(
-                http,
-                base_url=str(settings.gw2.base_url),
-                clock=self.clock,
-                metrics=GW2Metrics(self.registry),
-                auth_transport=settings.gw2.auth_transport,
-                user_agent=USER_AGENT,
-            ),
+            gw2=gw2,
             guild_settings=GuildSettingsRepository(db),
-            keys=LinkedKeyStore(db, vault),
+            keys=keys,
+            subscriptions=SubscriptionRepository(db),
+            key_checks=KeyRevalidator(keys, gw2, clock=self.clock, metrics=key_metrics),
+            matches=MatchService(gw2, self.clock),
             mistral=None,
+            _metric_sets={KeyMetrics: key_metrics},
         )
         mistral = settings.mistral
         self._services.mistral = make_mistral_composer(
@@ -130,6 +141,13 @@ class Application:
             metrics=self._services.metric_set(ComposerMetrics),
             redactor=self.redactor,
         )
+        if mistral.api_key is not None:
+            self._services.mistral_probe = MistralProbe(
+                api_key=mistral.api_key.get_secret_value(),
+                server_url=str(mistral.server_url).rstrip("/"),
+                clock=self.clock,
+                timeout_s=min(2.0, mistral.timeout_seconds),
+            )
         self.bot = GW2Bot(self._services, extensions=self.extensions)
         if settings.metrics.port:
             self.metrics_server = MetricsServer(
@@ -160,15 +178,15 @@ class Application:
         material = self.settings.security.key_encryption_key
         data_dir = self.settings.database.data_dir
         try:
-            rows = await db.fetchall("SELECT encrypted_key FROM linked_keys")
+            ciphertexts = await stored_ciphertexts(db)
         except (sqlite3.Error, OSError) as error:
             raise database_error(self.settings.database.path, error) from None
-        if material is None and rows and not (data_dir / KEY_FILE_NAME).exists():
+        if material is None and ciphertexts and not (data_dir / KEY_FILE_NAME).exists():
             # Generating a fresh key now would sit a second, different key next to data
             # encrypted with the lost one: refuse instead.
             raise StartupError(
-                f"The database holds {len(rows)} linked API key(s) but {ENV_VAR} is unset and "
-                f"{data_dir / KEY_FILE_NAME} is missing: restore the key file from a backup or "
+                f"The database holds {len(ciphertexts)} linked API key(s) but {ENV_VAR} is unset "
+                f"and {data_dir / KEY_FILE_NAME} is missing: restore the key file from a backup or "
                 f"set {ENV_VAR} to the key they were encrypted with. No new key was generated."
             )
         try:
@@ -177,7 +195,7 @@ class Application:
             )
             if loaded.generated:
                 self.generated_key_file = loaded.key_file
-            loaded.vault.check_can_decrypt(bytes(row[0]) for row in rows)
+            loaded.vault.check_can_decrypt(ciphertexts)
         except KeyVaultError as error:
             raise StartupError(str(error)) from None
         if loaded.generated:
@@ -243,6 +261,8 @@ class Application:
         if self._services is not None:
             if self._services.mistral is not None:
                 await self._services.mistral.aclose()
+            if self._services.mistral_probe is not None:
+                await self._services.mistral_probe.aclose()
             await self._services.gw2.aclose()
             await self._services.http.close()
             if failed and self.generated_key_file is not None:
@@ -254,7 +274,7 @@ class Application:
 
     async def _discard_unused_key(self, db: Database, key_file: Path) -> None:
         try:
-            linked = await db.fetchval("SELECT COUNT(*) FROM linked_keys")
+            linked = len(await stored_ciphertexts(db))
         except (sqlite3.Error, OSError, ValueError):
             return  # cannot tell whether the key is in use: keep it
         if linked == 0:

@@ -20,6 +20,9 @@ from services.clock import Clock
 from services.composer import MistralComposer
 from services.gw2 import GW2Client
 from services.keys import KeyVault
+from services.keys.revalidator import KeyRevalidator
+from services.matches import MatchService
+from services.mistral_status import MistralProbe
 
 from . import __version__
 from .config import Settings
@@ -28,7 +31,8 @@ from .metrics import BotMetrics
 from .sentry import capture_exception
 from .storage import Database
 from .storage.guilds import GuildSettingsRepository
-from .storage.keys import LinkedKeyStore
+from .storage.keys import LinkedKey, LinkedKeyStore
+from .storage.subscriptions import SubscriptionRepository
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,9 @@ M = TypeVar("M")
 EXTENSIONS: tuple[str, ...] = (
     "cogs.about",
     "cogs.account",
+    "cogs.keys",
+    "cogs.leak_guard",
+    "cogs.key_revalidation",
     "cogs.compose",
     "cogs.settings",
     "cogs.updates",
@@ -58,8 +65,15 @@ class Services:
     gw2: GW2Client
     guild_settings: GuildSettingsRepository
     keys: LinkedKeyStore
+    subscriptions: SubscriptionRepository
+    # Re-checks stored keys (background cycles and every command that uses a key).
+    key_checks: KeyRevalidator[LinkedKey]
+    # Live matches: fetch, analysis cache, frozen-data flag (used by /wvw, updates, /compose).
+    matches: MatchService
     # The Mistral layer of /compose; None when MISTRAL_API_KEY is not set.
     mistral: MistralComposer | None
+    # Whether Mistral answers (/about): a cached model-list probe; None without MISTRAL_API_KEY.
+    mistral_probe: MistralProbe | None = None
     _metric_sets: dict[Callable[[CollectorRegistry], Any], Any] = field(default_factory=dict)
 
     def metric_set(self, factory: Callable[[CollectorRegistry], M]) -> M:

@@ -10,9 +10,6 @@ from __future__ import annotations
 import discord
 import yarl
 
-DISCORD_API_BASE = "https://discord.com/api/v10"
-DISCORD_GATEWAY = "wss://gateway.discord.gg/"
-
 
 def configure_discord_endpoints(api_base_url: str, gateway_url: str) -> tuple[str, yarl.URL]:
     """Set the REST base and gateway; returns the previous values so a caller can restore them."""

@@ -9,13 +9,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs.common.formatting import ARENANET_RED, format_duration
 from services.gw2 import GW2APIError
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
 
 README_URL = "https://github.com/gw2optimizer/gw2optimizer#readme"
-EMBED_COLOUR = discord.Colour(0xB4232B)  # ArenaNet red
+EMBED_COLOUR = ARENANET_RED
+NOT_CONFIGURED = "not configured (optimizer only)"
 
 
 class About(commands.Cog):
@@ -26,13 +28,12 @@ class About(commands.Cog):
     async def about(self, interaction: discord.Interaction[GW2Bot]) -> None:
         """Version, uptime and the services this bot uses."""
         bot = self.bot
-        settings = bot.services.settings
         embed = render_about(
             version=bot.version,
             uptime=timedelta(seconds=int(bot.uptime_seconds)),
             guild_count=len(bot.guilds),
             gw2_status=await gw2_status(bot),
-            mistral_configured=settings.mistral.enabled,
+            mistral_status=await mistral_status(bot),
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
@@ -47,13 +48,21 @@ async def gw2_status(bot: GW2Bot) -> str:
     return status + " — cached" if build.stale else status
 
 
+async def mistral_status(bot: GW2Bot) -> str:
+    """Whether Mistral answers right now (a cached, time-boxed probe), or that it is not set up."""
+    probe = bot.services.mistral_probe
+    if probe is None:
+        return NOT_CONFIGURED
+    return (await probe.status()).text
+
+
 def render_about(
     *,
     version: str,
     uptime: timedelta,
     guild_count: int,
     gw2_status: str,
-    mistral_configured: bool,
+    mistral_status: str,
 ) -> discord.Embed:
     """The ``/about`` embed (pure: values in, embed out)."""
     embed = discord.Embed(
@@ -69,25 +78,9 @@ def render_about(
     embed.add_field(name="Uptime", value=format_duration(uptime))
     embed.add_field(name="Servers", value=str(guild_count))
     embed.add_field(name="GW2 API", value=gw2_status)
-    embed.add_field(
-        name="Mistral AI",
-        value="configured" if mistral_configured else "not configured (optimizer only)",
-    )
+    embed.add_field(name="Mistral AI", value=mistral_status)
     embed.add_field(name="Help", value=f"[README]({README_URL})")
     return embed
-
-
-def format_duration(duration: timedelta) -> str:
-    """``1d 2h 3m`` — the largest three units, no zero padding."""
-    seconds = int(duration.total_seconds())
-    days, seconds = divmod(seconds, 86_400)
-    hours, seconds = divmod(seconds, 3_600)
-    minutes, seconds = divmod(seconds, 60)
-    parts = [f"{days}d"] if days else []
-    if hours or days:
-        parts.append(f"{hours}h")
-    parts.append(f"{minutes}m" if (minutes or hours or days) else f"{seconds}s")
-    return " ".join(parts)
 
 
 async def setup(bot: GW2Bot) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime
 import discord
 
 from bot.storage.keys import LinkedKey
+from cogs.common.formatting import ARENANET_RED
 from services.accounts import (
     PROFESSION_ICONS,
     AccountOverview,
@@ -25,7 +26,7 @@ from services.keys import OPTIONAL_PERMISSIONS, PERMISSION_REASONS, REQUIRED_PER
 from services.keys.validation import APPLICATIONS_URL, OwnershipPolicy
 from services.secrets import SecretRedactor
 
-EMBED_COLOUR = discord.Colour(0xB4232B)  # ArenaNet red
+EMBED_COLOUR = ARENANET_RED
 OK_COLOUR = discord.Colour.green()
 PROBLEM_COLOUR = discord.Colour.orange()
 CHARACTERS_PER_PAGE = 10

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Self, cast
@@ -24,7 +24,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import permission_names, send_error
+from bot.errors import permission_names
+from cogs.common.answering import cog_of, component_errors
+from cogs.common.checks import missing_post_permissions
+from cogs.common.formatting import map_name
 from cogs.compose_render import render_plan
 from cogs.team_options import resolve_team_option, team_autocomplete
 from services.composer import (
@@ -41,8 +44,10 @@ from services.composer import (
 from services.composer.mistral import Colour
 from services.errors import UserFacingError
 from services.gw2 import GW2APIError
+from services.gw2.models import COLOURS as MATCH_COLOURS
 from services.gw2.models import Match
-from services.match_analysis import MatchSummary, analyse_match
+from services.match_analysis import MatchSummary
+from services.matches import TeamNotInMatchError
 from services.roster import (
     LinkedAccount,
     Roster,
@@ -77,14 +82,9 @@ VOICE_WORDS = frozenset({"voice", "vc"})
 ROSTER_EXAMPLE = "Alice: firebrand, scrapper; Bob: herald; Carol"
 AUTOCOMPLETE_VALUE_LIMIT = 100
 
-MAP_NAMES = {
-    "Center": "Eternal Battlegrounds",
-    "RedHome": "Red Borderlands",
-    "BlueHome": "Blue Borderlands",
-    "GreenHome": "Green Borderlands",
-}
-COLOURS: tuple[Colour, ...] = ("red", "green", "blue")
+COLOURS = cast(tuple[Colour, ...], MATCH_COLOURS)
 
+COG_OFF = "Squad planning is switched off right now. Try again later."
 EXPIRED = "This plan expired (the bot restarted). Run /compose again."
 LAST_PLAN = "No other distinct plan exists for this size, mode and roster: this one is the last."
 MAX_REROLLS_TEXT = f"That's {MAX_REROLLS} alternatives already. Run /compose again to start over."
@@ -246,7 +246,7 @@ class Compose(commands.Cog):
         ):
             await interaction.response.send_message(EXPIRED, ephemeral=True)
             return
-        missing = _missing_post_permissions(interaction.app_permissions, channel)
+        missing = missing_post_permissions(interaction.app_permissions, channel)
         if missing:
             await interaction.response.send_message(_cannot_post(missing), ephemeral=True)
             return
@@ -344,19 +344,18 @@ class Compose(commands.Cog):
     async def _match_context(self, team_id: int | None) -> tuple[MatchContext | None, str | None]:
         if not team_id:
             return None, None
-        services = self.bot.services
         try:
-            fetched = await services.gw2.match_for_team(team_id, budget=MATCH_BUDGET_S)
-        except GW2APIError as error:
+            live = await self.bot.services.matches.live(
+                team_id, budget=MATCH_BUDGET_S, worlds_budget=MATCH_BUDGET_S
+            )
+        except (GW2APIError, TeamNotInMatchError) as error:
             return None, f"Live match unavailable: {error}"
-        now = services.clock.now()
-        summary = analyse_match(fetched.value, now=now)
         context = build_match_context(
-            fetched.value,
-            summary,
+            live.match,
+            live.summary,
             team_id=team_id,
-            now=now,
-            age_seconds=int(fetched.age.total_seconds()),
+            now=live.now,
+            age_seconds=int(live.age.total_seconds()),
         )
         return context, None
 
@@ -458,20 +457,11 @@ def plan_view(params: PlanParams) -> discord.ui.View:
 async def _run_button(
     interaction: discord.Interaction[Any],
     action: str,
-    run: Any,
+    run: Callable[[Compose], Awaitable[None]],
 ) -> None:
     """Run a button action; errors get the same answers as commands (dynamic items bypass them)."""
-    bot = cast("GW2Bot", interaction.client)
-    cog = bot.get_cog("Compose")
-    if not isinstance(cog, Compose):
-        await send_error(interaction, "Squad planning is switched off right now. Try again later.")
-        return
-    try:
-        await run(cog)
-    except Exception as error:
-        await bot.answer_interaction_error(
-            interaction, error, where="component", name=f"compose {action}"
-        )
+    async with component_errors(interaction, name=f"compose {action}"):
+        await run(cog_of(interaction, "Compose", Compose, COG_OFF))
 
 
 # -------------------------------------------------------------------------------- pure helpers
@@ -519,7 +509,7 @@ def build_match_context(
                     ppt[colour] = colour_stats.ppt
         maps.append(
             MapContext(
-                name=MAP_NAMES.get(match_map.type, match_map.type),
+                name=map_name(match_map.type),
                 ppt=ppt,
                 contested_objectives=len(recent),
                 recently_flipped=tuple(f"{o.type} {o.id}" for o in recent[:5]),
@@ -543,16 +533,6 @@ def _cap_notes(notes: Sequence[str]) -> tuple[str, ...]:
     if len(notes) <= MAX_NOTES:
         return tuple(notes)
     return (*notes[: MAX_NOTES - 1], f"… and {len(notes) - MAX_NOTES + 1} more notes")
-
-
-def _missing_post_permissions(
-    permissions: discord.Permissions, channel: discord.abc.Messageable
-) -> list[str]:
-    needed = ["view_channel", "embed_links"]
-    needed.append(
-        "send_messages_in_threads" if isinstance(channel, discord.Thread) else "send_messages"
-    )
-    return [name for name in needed if not getattr(permissions, name)]
 
 
 def _cannot_post(missing: Sequence[str]) -> str:

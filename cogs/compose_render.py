@@ -17,6 +17,7 @@ from enum import IntEnum
 
 import discord
 
+from cogs.common.formatting import ARENANET_RED
 from services.composer import Catalogue, ComposeResult, MatchContext, Plan, SubgroupPlan
 from services.composer.mistral import ProposalVerdict, pseudonyms
 
@@ -44,7 +45,7 @@ MAJOR_NEED_WEIGHT = 5
 COLOUR_COMPLETE = discord.Colour(0x4CAF50)
 COLOUR_MINOR_GAPS = discord.Colour(0xF2A93B)
 COLOUR_MAJOR_GAPS = discord.Colour(0xD9413C)
-COLOUR_SUMMARY = discord.Colour(0xB4232B)  # ArenaNet red, as /about
+COLOUR_SUMMARY = ARENANET_RED
 
 COLOUR_NAMES = {"red": "Red", "green": "Green", "blue": "Blue"}
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}

@@ -19,12 +19,19 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import permission_names
-from bot.storage.subscriptions import SubscriptionLimitError, SubscriptionRepository
+from bot.storage.subscriptions import SubscriptionLimitError
+from cogs.common.checks import manage_server, missing_channel_permissions
 from cogs.team_options import resolve_team_option, team_autocomplete
-from cogs.updates import MAX_SUBSCRIPTIONS_PER_GUILD, build_post, missing_permissions
-from cogs.updates_render import MODE_WORDS, render_settings, team_label
+from cogs.updates_render import MODE_WORDS, render_settings, render_update_post, team_label
 from services.errors import UserFacingError
-from services.updates import DEFAULT_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES
+from services.updates import (
+    DEFAULT_INTERVAL_MINUTES,
+    GW2_BUDGET,
+    MAX_INTERVAL_MINUTES,
+    MAX_SUBSCRIPTIONS_PER_GUILD,
+    MIN_INTERVAL_MINUTES,
+    WORLDS_BUDGET,
+)
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
@@ -32,7 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Interval = app_commands.Range[int, MIN_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES]
-manage_server = app_commands.checks.has_permissions(manage_guild=True)
 
 
 @app_commands.guild_only()
@@ -41,7 +47,7 @@ class Settings(commands.GroupCog, group_name="settings"):
 
     def __init__(self, bot: GW2Bot) -> None:
         self.bot = bot
-        self.subscriptions = SubscriptionRepository(bot.services.db)
+        self.subscriptions = bot.services.subscriptions
         super().__init__()
 
     @app_commands.command(name="show")
@@ -96,7 +102,7 @@ class Settings(commands.GroupCog, group_name="settings"):
             raise UserFacingError(
                 "I can't find that channel. Pick a text channel I can see, then try again."
             )
-        missing = missing_permissions(target, guild.me, mode)
+        missing = missing_channel_permissions(target, guild.me, mode)
         if missing:
             raise UserFacingError(
                 f"I can't post updates in {target.mention}: I'm missing "
@@ -121,10 +127,8 @@ class Settings(commands.GroupCog, group_name="settings"):
                 f"This server already has {MAX_SUBSCRIPTIONS_PER_GUILD} update channels, the "
                 "most allowed. Stop one with `/settings updates-off` first."
             ) from None
-        # Extensions are loaded as their own module objects: look the loop up by name, not class.
-        wake = getattr(self.bot.get_cog("Updates"), "wake", None)
-        if callable(wake):
-            wake()
+        # The update loop (cogs/updates.py) listens for this and looks at its schedule again.
+        self.bot.dispatch("match_updates_changed")
         await interaction.followup.send(
             f"Done: {target.mention} gets WvW updates for **{team_label(team_id)}** every "
             f"{interval} min ({MODE_WORDS[mode]}). The first one comes in a moment.",
@@ -160,7 +164,10 @@ class Settings(commands.GroupCog, group_name="settings"):
         guild = _guild(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         team_id = await self._team_or_default(guild.id, team)
-        content, embed = await build_post(self.bot, team_id)
+        live = await self.bot.services.matches.live(
+            team_id, budget=GW2_BUDGET, worlds_budget=WORLDS_BUDGET
+        )
+        content, embed = render_update_post(live, team_id)
         preview_note = "Preview — this is what the update channels get right now."
         await interaction.followup.send(
             f"{preview_note}\n{content}" if content else preview_note, embed=embed, ephemeral=True

@@ -17,7 +17,6 @@ import discord
 from discord import app_commands
 
 from services.errors import UserFacingError
-from services.gw2 import GW2APIError
 from services.teams import TeamCandidate, resolve_team, search_teams
 
 if TYPE_CHECKING:
@@ -99,12 +98,7 @@ async def resolve_team_option(bot: GW2Bot, text: str) -> int:
 
 async def world_names(bot: GW2Bot, *, budget: float | None = None) -> Mapping[int, str] | None:
     """Legacy world id → name from ``/v2/worlds`` (cached a day), or ``None`` when unreachable."""
-    try:
-        worlds = await bot.services.gw2.worlds(budget=budget)
-    except GW2APIError as error:
-        log.debug("World names unavailable (%s); teams only", error.outcome)
-        return None
-    return {world.id: world.name for world in worlds.value}
+    return await bot.services.matches.world_names(budget=budget)
 
 
 def choice_label(candidate: TeamCandidate) -> str:

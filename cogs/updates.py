@@ -40,16 +40,22 @@ from discord.ext import commands
 from bot.errors import permission_names
 from bot.sentry import capture_exception
 from bot.storage.subscriptions import Delivered, Subscription, SubscriptionRepository
-from cogs.team_options import world_names
-from cogs.updates_render import admin_dm, outage_note, render_week_result, stale_note
-from cogs.wvw_render import render_match
+from cogs.common.checks import PERMISSIONS_EDIT, PERMISSIONS_POST, missing_channel_permissions
+from cogs.updates_render import (
+    admin_dm,
+    outage_note,
+    render_update_post,
+    render_week_result,
+    stale_note,
+)
 from services.gw2 import Fetched, GW2APIError, NotFoundError, UnavailableError
 from services.gw2.models import Match
-from services.match_analysis import FreezeTracker, MatchSummary, analyse_match
+from services.matches import LiveMatch
 from services.updates import (
+    GW2_BUDGET,
+    WORLDS_BUDGET,
     RequestPacer,
     UpdateMetrics,
-    UpdateMode,
     WeekResult,
     content_hash,
     fetch_plan,
@@ -63,7 +69,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_SUBSCRIPTIONS_PER_GUILD = 10
 LEFT_GUILD_GRACE = timedelta(days=7)
 PURGE_EVERY = timedelta(hours=1)
 WEEK_RESULTS_KEPT = timedelta(days=30)
@@ -76,48 +81,27 @@ DISCORD_REQUESTS_PER_SECOND = 48.0
 DISCORD_BURST = 2.0
 DELIVERY_CONCURRENCY = 32
 DELIVERY_TIMEOUT = 120.0  # real seconds for one channel, 429 waits included
-GW2_BUDGET = 10.0
-
-PERMISSIONS_POST = ("view_channel", "send_messages", "embed_links")
-PERMISSIONS_EDIT = (*PERMISSIONS_POST, "read_message_history")
 
 Outcome = Literal[
     "posted", "edited", "unchanged", "stale_note", "no_match", "disabled", "unsubscribed", "error"
 ]
 
 
-def missing_permissions(
-    channel: discord.abc.GuildChannel, member: discord.Member, mode: UpdateMode
-) -> list[str]:
-    """The permissions (flag names) the bot lacks in ``channel`` to run updates in ``mode``."""
-    permissions = channel.permissions_for(member)
-    needed = PERMISSIONS_EDIT if mode == "edit" else PERMISSIONS_POST
-    return [name for name in needed if not getattr(permissions, name)]
-
-
 @dataclass(slots=True)
 class MatchView:
     """One fetched match: analysed once, rendered once per focus team."""
 
-    fetched: Fetched[Match]
-    summary: MatchSummary
-    now: datetime
+    live: LiveMatch
     embeds: dict[int, discord.Embed] = field(default_factory=dict)
 
     def embed_for(self, team_id: int) -> discord.Embed:
         embed = self.embeds.get(team_id)
         if embed is None:
-            embed = self.embeds[team_id] = render_match(
-                self.summary,
-                fetched_at=self.fetched.fetched_at,
-                stale=self.fetched.stale,
-                now=self.now,
-                focus_team_id=team_id,
-            )
+            embed = self.embeds[team_id] = render_update_post(self.live, team_id)[1]
         return embed
 
     def content(self) -> str | None:
-        return stale_note(self.fetched.fetched_at) if self.fetched.stale else None
+        return stale_note(self.live.fetched_at) if self.live.stale else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,10 +127,9 @@ class Updates(commands.Cog):
     def __init__(self, bot: GW2Bot) -> None:
         self.bot = bot
         self.clock = bot.services.clock
-        self.subscriptions = SubscriptionRepository(bot.services.db)
+        self.subscriptions = bot.services.subscriptions
         self.metrics = bot.services.metric_set(UpdateMetrics)
         self.pacer = RequestPacer(rate=DISCORD_REQUESTS_PER_SECOND, burst=DISCORD_BURST)
-        self.freeze = FreezeTracker()
         self._cycle_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -165,6 +148,12 @@ class Updates(commands.Cog):
     def wake(self) -> None:
         """A subscription changed: look at the schedule again now."""
         self._wake.set()
+
+    @commands.Cog.listener()
+    async def on_match_updates_changed(self) -> None:
+        # Dispatched by /settings (bot.dispatch("match_updates_changed")): cogs talk through
+        # events, never by importing each other's extension modules.
+        self.wake()
 
     # The loop --------------------------------------------------------------------------------
 
@@ -220,11 +209,11 @@ class Updates(commands.Cog):
             self.metrics.lag.set(max(0.0, (now - earliest).total_seconds()))
 
             teams = await self._fetch_teams(due)
-            views = await self._analyse(teams, now)
+            views = await self._analyse(teams)
             self.metrics.matches_fetched.set(len(views))
             self.metrics.matches_fetched_total.inc(len(views))
             fresh = [
-                WeekResult.from_summary(v.summary) for v in views.values() if not v.fetched.stale
+                WeekResult.from_summary(v.live.summary) for v in views.values() if not v.live.stale
             ]
             if fresh:
                 await self.subscriptions.save_week_results(fresh, now)
@@ -288,20 +277,17 @@ class Updates(commands.Cog):
             return UnavailableError(family="matches", upstream_text=type(error).__name__)
 
     async def _analyse(
-        self, teams: Mapping[int, Fetched[Match] | GW2APIError], now: datetime
+        self, teams: Mapping[int, Fetched[Match] | GW2APIError]
     ) -> dict[tuple[str, str], MatchView]:
-        fetched = [r for r in teams.values() if isinstance(r, Fetched)]
-        worlds = None
-        if any(i < 10_000 for r in fetched for i in r.value.team_ids()):
-            worlds = await world_names(self.bot, budget=1.0)  # legacy world names, cached a day
+        """Each distinct match analysed once, through the match service (freeze rule included)."""
+        matches = self.bot.services.matches
         views: dict[tuple[str, str], MatchView] = {}
-        for result in fetched:
-            key = match_key(result.value)
-            if key in views:
+        for result in teams.values():
+            if not isinstance(result, Fetched):
                 continue
-            changed = None if result.stale else self.freeze.observe(result.value, now)
-            summary = analyse_match(result.value, now=now, worlds=worlds, last_changed_at=changed)
-            views[key] = MatchView(result, summary, now)
+            key = match_key(result.value)
+            if key not in views:
+                views[key] = MatchView(await matches.analyse(result, worlds_budget=WORLDS_BUDGET))
         return views
 
     # One channel -----------------------------------------------------------------------------
@@ -323,23 +309,25 @@ class Updates(commands.Cog):
                 return await self._serve_match(subscription, view, next_at, cycle)
         except discord.NotFound as error:
             if error.code == 10003:
-                return await self._stop(subscription, cycle, "the channel was deleted.", action)
+                return await self._stop(
+                    subscription, cycle, "the channel was deleted.", action, "channel_gone"
+                )
             return self._failed(subscription, cycle, next_at, action, error)
         except discord.Forbidden as error:
             reason = self._forbidden_reason(subscription, error)
-            return await self._stop(subscription, cycle, reason, action)
+            return await self._stop(subscription, cycle, reason, action, "forbidden")
         except Exception as error:
             return self._failed(subscription, cycle, next_at, action, error)
 
     async def _serve_match(
         self, subscription: Subscription, view: MatchView, next_at: datetime, cycle: _Cycle
     ) -> Outcome:
-        match = view.fetched.value
+        match = view.live.match
         digest = content_hash(
             match,
             team_id=subscription.team_id,
-            stale=view.fetched.stale,
-            fetched_at=view.fetched.fetched_at,
+            stale=view.live.stale,
+            fetched_at=view.live.fetched_at,
         )
         new_week = is_new_week(subscription.last_match_id, subscription.last_match_start, match)
         has_message = subscription.mode == "post" or subscription.last_message_id is not None
@@ -431,10 +419,10 @@ class Updates(commands.Cog):
         cycle: _Cycle,
         reason: str,
         action: Literal["post", "edit", "week_result", "stale_note"],
+        kind: Literal["channel_gone", "forbidden"],
     ) -> Outcome:
-        kind: Literal["channel_gone", "forbidden"] = (
-            "channel_gone" if "deleted" in reason else "forbidden"
-        )
+        """Turn the subscription off; ``kind`` (the metrics label) comes from the error's type,
+        ``reason`` is the text for the admin."""
         log.info("Stopping match updates in channel %d: %s", subscription.channel_id, reason)
         self.metrics.delivery(action, kind)
         self.metrics.disabled.labels(reason=kind).inc()
@@ -466,7 +454,7 @@ class Updates(commands.Cog):
         if error.code == 50001:
             return "I can't see the channel any more — give my role View Channel there."
         if isinstance(channel, discord.abc.GuildChannel):
-            missing = missing_permissions(channel, channel.guild.me, subscription.mode)
+            missing = missing_channel_permissions(channel, channel.guild.me, subscription.mode)
             if missing:
                 return (
                     f"I'm missing {permission_names(missing)} there — give my role that "
@@ -537,20 +525,6 @@ class _Cycle:
                 repository.week_result(match_id, match_start)
             )
         return await asyncio.shield(task)
-
-
-async def build_post(bot: GW2Bot, team_id: int) -> tuple[str | None, discord.Embed]:
-    """What an update post for ``team_id`` looks like right now (``/settings preview``).
-
-    Raises the GW2 client's errors (their text is for the player) when there is no data at all.
-    """
-    fetched = await bot.services.gw2.match_for_team(team_id, budget=GW2_BUDGET)
-    now = bot.services.clock.now()
-    worlds = None
-    if any(i < 10_000 for i in fetched.value.team_ids()):
-        worlds = await world_names(bot, budget=1.0)
-    view = MatchView(fetched, analyse_match(fetched.value, now=now, worlds=worlds), now)
-    return view.content(), view.embed_for(team_id)
 
 
 async def setup(bot: GW2Bot) -> None:

@@ -13,11 +13,13 @@ import discord
 
 from bot.storage.guilds import GuildSettings
 from bot.storage.subscriptions import Subscription
-from cogs.wvw_render import COLOUR_MARKS, COLOUR_VALUES, NEUTRAL_COLOUR, format_kdr, match_title
+from cogs.common.formatting import ARENANET_RED, COLOUR_MARKS, COLOUR_VALUES, NEUTRAL_COLOUR
+from cogs.wvw_render import format_kdr, match_title, render_match
+from services.matches import LiveMatch
 from services.teams import team_name
 from services.updates import WeekResult, stale_since_text
 
-SETTINGS_COLOUR = discord.Colour(0xB4232B)  # ArenaNet red, like /about
+SETTINGS_COLOUR = ARENANET_RED
 MODE_WORDS = {"edit": "one message kept up to date", "post": "a new message each time"}
 RANK_MARKS = ("🥇", "🥈", "🥉")
 
@@ -54,6 +56,18 @@ def render_week_result(result: WeekResult, *, team_id: int | None = None) -> dis
         footer = f"Your team finished #{rank} · " + footer
     embed.set_footer(text=footer)
     return embed
+
+
+def render_update_post(live: LiveMatch, team_id: int) -> tuple[str | None, discord.Embed]:
+    """An update post for ``team_id``: the ``/wvw match`` embed, plus a note when data is stale."""
+    embed = render_match(
+        live.summary,
+        fetched_at=live.fetched_at,
+        stale=live.stale,
+        now=live.now,
+        focus_team_id=team_id,
+    )
+    return (stale_note(live.fetched_at) if live.stale else None), embed
 
 
 def stale_note(fetched_at: datetime) -> str:

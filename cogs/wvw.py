@@ -13,13 +13,10 @@ call would cost an extra round trip to Discord on the fast path for nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
 import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -33,20 +30,12 @@ from services.gw2 import (
     MissingPermissionError,
     NotFoundError,
 )
-from services.gw2.models import Match
-from services.match_analysis import (
-    DEFAULT_FROZEN_AFTER,
-    FreezeTracker,
-    MatchSummary,
-    analyse_match,
-    skirmish_clock,
-)
-from services.teams import region_of, team_name
+from services.teams import region_of
 
-from .team_options import resolve_team_option, team_autocomplete, world_names
+from .common.answering import DEFER_AFTER, Responder, cog_of
+from .common.formatting import MAP_ORDER, map_short_name
+from .team_options import resolve_team_option, team_autocomplete
 from .wvw_render import (
-    MAP_ORDER,
-    map_short_name,
     objective_rows,
     page_count,
     page_rows,
@@ -60,7 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFER_AFTER = 1.0
+COG_OFF = "WvW commands are restarting — try again in a few seconds."
 GUILD_TAG_BUDGET = 2.0
 # Claiming guilds the API does not know (deleted guilds): not asked again for an hour.
 UNKNOWN_GUILD_SECONDS = 3600.0
@@ -85,7 +74,6 @@ VIEW_KEYS: Mapping[str, str | None] = {
     "blue": "BlueHome",
     "green": "GreenHome",
 }
-VIEW_KEY_BY_MAP = {map_type: key for key, map_type in VIEW_KEYS.items() if map_type}
 OBJECTIVE_MAP_KEYS: Mapping[str, str | None] = {"all": None, **{m: m for m in MAP_ORDER}}
 
 
@@ -104,41 +92,13 @@ class NoTeamError(UserFacingError):
         super().__init__("Which team? " + _sentence(ways))
 
 
-class TeamNotInMatchError(UserFacingError):
-    """The API knows no running match for the team (between weekly matchups, or a bad id)."""
-
-    def __init__(self, team_id: int) -> None:
-        name = team_name(team_id) or f"Team {team_id}"
-        super().__init__(
-            f"{name} ({team_id}) isn't in a running WvW match right now. "
-            "If the weekly reset just happened, try again in a few minutes."
-        )
-
-
 @dataclass(frozen=True, slots=True)
 class ChosenTeam:
-    """The team a command is about, and a note when it is not the one the player expected."""
+    """The team a command is about, and a note (for the caller only) when it is not the one the
+    player expected."""
 
     team_id: int
     note: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LiveMatch:
-    """A team's match, analysed as of ``now``."""
-
-    match: Match
-    summary: MatchSummary
-    fetched_at: datetime
-    stale: bool
-    now: datetime
-
-
-@dataclass(slots=True)
-class _Analysed:
-    match: Match
-    last_changed_at: datetime
-    summary: MatchSummary
 
 
 class WvW(commands.GroupCog, group_name="wvw"):
@@ -146,9 +106,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
 
     def __init__(self, bot: GW2Bot) -> None:
         self.bot = bot
-        self.freeze = FreezeTracker()
         self.defer_after = DEFER_AFTER
-        self._analysed: dict[str, _Analysed] = {}
         self._unknown_guilds: dict[str, float] = {}
         self._answers: dict[tuple[int, str | None], tuple[int, discord.Embed, discord.ui.View]] = {}
         self._views: dict[tuple[int, str | None], discord.ui.View] = {}
@@ -171,7 +129,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
         async with Responder(interaction, after=self.defer_after) as responder:
             chosen = await self.choose_team(interaction, team)
             embed, view = await self.match_answer(chosen.team_id, None)
-            await responder.send(content=chosen.note, embed=embed, view=view)
+            await responder.send(embed=embed, view=view, private_note=chosen.note)
 
     @app_commands.command(name="objectives")
     @app_commands.describe(
@@ -191,7 +149,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
             chosen = await self.choose_team(interaction, team)
             map_type = map.value if map is not None else None
             embed, view = await self.objectives_page(chosen.team_id, map_type, 1)
-            await responder.send(content=chosen.note, embed=embed, view=view)
+            await responder.send(embed=embed, view=view, private_note=chosen.note)
 
     @app_commands.command(name="matchups")
     @app_commands.describe(region="NA or EU (default: this server's region, else NA)")
@@ -207,7 +165,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
                 region.value if region is not None else await self._guild_region(interaction)
             )
             matches = await self.bot.services.gw2.matches_all()
-            worlds = await self._worlds_if_legacy(matches.value)
+            worlds = await self.bot.services.matches.worlds_for(matches.value)
             embed = render_matchups(
                 matches.value,
                 region=chosen_region,
@@ -246,43 +204,6 @@ class WvW(commands.GroupCog, group_name="wvw"):
             raise UserFacingError(f"{reason} {NoTeamError(in_guild=in_guild)}")
         raise NoTeamError(in_guild=in_guild)
 
-    async def live_match(self, team_id: int) -> LiveMatch:
-        """The team's match (cached by the GW2 client) analysed now, with the frozen-data flag.
-
-        The analysis is reused while the client hands back the same match object (a cache hit)
-        and the skirmish has not changed; only the clock-dependent parts are recomputed.
-        """
-        services = self.bot.services
-        try:
-            fetched = await services.gw2.match_for_team(team_id)
-        except NotFoundError:
-            raise TeamNotInMatchError(team_id) from None
-        match = fetched.value
-        now = services.clock.now()
-        previous = self._analysed.get(match.id)
-        if previous is not None and previous.match is match:
-            summary = previous.summary
-            clock = skirmish_clock(match, now)
-            if clock.number == summary.skirmish.number:
-                summary = dataclasses.replace(
-                    summary,
-                    skirmish=clock,
-                    time_to_reset=max(timedelta(0), match.end_time - now),
-                    frozen=_is_frozen(previous.last_changed_at, now),
-                )
-                return LiveMatch(match, summary, fetched.fetched_at, fetched.stale, now)
-            last_changed = previous.last_changed_at
-        else:
-            last_changed = self.freeze.observe(match, fetched.fetched_at)
-        summary = analyse_match(
-            match,
-            now=now,
-            worlds=await self._worlds_if_legacy([match]),
-            last_changed_at=last_changed,
-        )
-        self._analysed[match.id] = _Analysed(match, last_changed, summary)
-        return LiveMatch(match, summary, fetched.fetched_at, fetched.stale, now)
-
     async def match_answer(
         self, team_id: int, map_type: str | None
     ) -> tuple[discord.Embed, discord.ui.View]:
@@ -296,7 +217,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
         recent = self._answers.get((team_id, map_type))
         if recent is not None and recent[0] == second:
             return recent[1], recent[2]
-        live = await self.live_match(team_id)
+        live = await self.bot.services.matches.live(team_id)
         embed = render_match(
             live.summary,
             fetched_at=live.fetched_at,
@@ -315,7 +236,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
         self, team_id: int, map_type: str | None, page: int
     ) -> tuple[discord.Embed, discord.ui.View | None]:
         """One page of a team's objectives, with its page buttons."""
-        live = await self.live_match(team_id)
+        live = await self.bot.services.matches.live(team_id)
         names = await self.bot.services.gw2.objectives()
         rows = objective_rows(live.match, {o.id: o for o in names.value}, map_type=map_type)
         pages = page_count(len(rows))
@@ -361,12 +282,6 @@ class WvW(commands.GroupCog, group_name="wvw"):
             if result.value.tag:
                 tags[guild_id] = result.value.tag
         return tags
-
-    async def _worlds_if_legacy(self, matches: Sequence[Match]) -> Mapping[int, str] | None:
-        """World names, fetched only when a match still lists legacy world ids."""
-        if all(team_id > 10_000 for m in matches for team_id in m.team_ids()):
-            return None
-        return await world_names(self.bot)
 
     async def _guild_region(self, interaction: discord.Interaction[GW2Bot]) -> str:
         if interaction.guild_id is not None:
@@ -428,7 +343,7 @@ class MatchViewButton(
         return cls(int(match["team"]), match["view"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        cog = _cog(interaction)
+        cog = cog_of(interaction, "WvW", WvW, COG_OFF)
         async with Responder(interaction, after=cog.defer_after, update=True) as responder:
             embed, view = await cog.match_answer(self.team_id, self.map_type)
             await responder.send(embed=embed, view=view)
@@ -467,122 +382,13 @@ class ObjectivesPageButton(
         return cls(int(match["team"]), OBJECTIVE_MAP_KEYS[match["map"]], int(match["page"]), label)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        cog = _cog(interaction)
+        cog = cog_of(interaction, "WvW", WvW, COG_OFF)
         async with Responder(interaction, after=cog.defer_after, update=True) as responder:
             embed, view = await cog.objectives_page(self.team_id, self.map_type, self.page)
             await responder.send(embed=embed, view=view)
 
 
-# ----------------------------------------------------------------------------------- answering
-class Responder:
-    """Answers an interaction directly when the work is quick, or defers after ``after`` seconds.
-
-    Use as ``async with Responder(interaction) as responder: ... await responder.send(...)``.
-    A timer (not a task) watches the work, so the fast path costs no extra round trip. With
-    ``update=True`` (buttons) the answer edits the clicked message. Errors raised inside the block
-    propagate after any pending defer finished, so the error handler sees the right state; for
-    buttons (outside the command tree) they are answered here.
-    """
-
-    def __init__(
-        self,
-        interaction: discord.Interaction[Any],
-        *,
-        after: float = DEFER_AFTER,
-        update: bool = False,
-    ) -> None:
-        self.interaction = interaction
-        self.after = after
-        self.update = update
-        self.deferred = False
-        self._timer: asyncio.TimerHandle | None = None
-        self._deferring: asyncio.Task[Any] | None = None
-
-    async def __aenter__(self) -> Responder:
-        self._timer = asyncio.get_running_loop().call_later(self.after, self._defer_now)
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: object
-    ) -> bool:
-        self._stop_timer()
-        if self._deferring is not None:
-            with contextlib.suppress(discord.HTTPException):
-                await self._deferring
-        if error is None or not self.update or not isinstance(error, Exception):
-            return False
-        # Component callbacks do not go through the command tree's error handler.
-        await self.interaction.client.answer_interaction_error(
-            self.interaction, error, where="component", name=_custom_id(self.interaction)
-        )
-        return True
-
-    async def send(
-        self,
-        *,
-        content: str | None = None,
-        embed: discord.Embed,
-        view: discord.ui.View | None = None,
-    ) -> None:
-        self._stop_timer()
-        response = self.interaction.response
-        if self._deferring is not None:
-            await self._deferring
-        if self.update:
-            if self.deferred:
-                await self.interaction.edit_original_response(
-                    content=content, embed=embed, view=view
-                )
-            else:
-                await response.edit_message(content=content, embed=embed, view=view)
-            return
-        if self.deferred:
-            if view is None:
-                await self.interaction.followup.send(content=content or "", embed=embed)
-            else:
-                await self.interaction.followup.send(content=content or "", embed=embed, view=view)
-        elif view is None:
-            await response.send_message(content=content, embed=embed)
-        else:
-            await response.send_message(content=content, embed=embed, view=view)
-
-    def _stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _defer_now(self) -> None:
-        self._timer = None
-        if not self.interaction.response.is_done():
-            self._deferring = asyncio.create_task(self._defer())
-
-    async def _defer(self) -> None:
-        if self.update:
-            await self.interaction.response.defer()
-        else:
-            await self.interaction.response.defer(thinking=True)
-        self.deferred = True
-
-
 # ----------------------------------------------------------------------------------- small helpers
-def _cog(interaction: discord.Interaction[Any]) -> WvW:
-    cog = (
-        interaction.client.get_cog("WvW") if isinstance(interaction.client, commands.Bot) else None
-    )
-    if not isinstance(cog, WvW):
-        raise UserFacingError("WvW commands are restarting — try again in a few seconds.")
-    return cog
-
-
-def _custom_id(interaction: discord.Interaction[Any]) -> str:
-    data: Mapping[str, Any] = interaction.data or {}
-    return str(data.get("custom_id", "?"))
-
-
-def _is_frozen(last_changed_at: datetime, now: datetime) -> bool:
-    return now - last_changed_at >= DEFAULT_FROZEN_AFTER
-
-
 def _key_problem(error: GW2APIError) -> str:
     """Why the linked account's team is unknown, in one sentence (never the key itself)."""
     if isinstance(error, MissingPermissionError):

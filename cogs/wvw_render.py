@@ -9,36 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import discord
 
+from cogs.common.formatting import (
+    COLOUR_MARKS,
+    COLOUR_VALUES,
+    MAP_ORDER,
+    NEUTRAL_COLOUR,
+    format_duration,
+    map_name,
+    map_short_name,
+)
 from services.gw2.models import COLOURS, SCORING_OBJECTIVE_TYPES, Match, Objective
 from services.match_analysis import ColourStats, MapStats, MatchSummary
 from services.teams import team_name
 
-COLOUR_VALUES: Mapping[str, discord.Colour] = {
-    "red": discord.Colour(0xD9413C),
-    "blue": discord.Colour(0x3B82F6),
-    "green": discord.Colour(0x4CAF50),
-}
-NEUTRAL_COLOUR = discord.Colour(0x9E9E9E)
-COLOUR_MARKS = {"red": "🟥", "blue": "🟦", "green": "🟩"}
 OWNER_MARKS = {"red": "🟥", "blue": "🟦", "green": "🟩", "neutral": "⬜"}
 
-MAP_NAMES: Mapping[str, str] = {
-    "Center": "Eternal Battlegrounds",
-    "RedHome": "Red Borderlands",
-    "BlueHome": "Blue Borderlands",
-    "GreenHome": "Green Borderlands",
-}
-MAP_SHORT_NAMES: Mapping[str, str] = {
-    "Center": "EBG",
-    "RedHome": "Red BL",
-    "BlueHome": "Blue BL",
-    "GreenHome": "Green BL",
-}
-MAP_ORDER = ("Center", "RedHome", "BlueHome", "GreenHome")
 OBJECTIVE_ORDER = ("Castle", "Keep", "Tower", "Camp")
 REGION_NAMES = {"na": "NA", "eu": "EU"}
 # Cumulative yaks for upgrade tiers 1, 2 and 3.
@@ -277,34 +266,11 @@ def match_title(match_id: str) -> str:
     return f"{region} Tier {tier}".strip()
 
 
-def map_name(map_type: str) -> str:
-    return MAP_NAMES.get(map_type, map_type)
-
-
-def map_short_name(map_type: str) -> str:
-    return MAP_SHORT_NAMES.get(map_type, map_type)
-
-
 def objective_type_name(objective_type: str, map_type: str | None = None) -> str:
     """Players' words: the Castle is ``SMC`` (Stonemist Castle)."""
     if objective_type == "Castle":
         return "SMC"
     return objective_type
-
-
-def format_duration(duration: timedelta) -> str:
-    """``2d 3h``, ``1h 05m``, ``12m``, ``40s`` — compact, the two largest units."""
-    seconds = max(0, int(duration.total_seconds()))
-    days, seconds = divmod(seconds, 86_400)
-    hours, seconds = divmod(seconds, 3_600)
-    minutes, seconds = divmod(seconds, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m"
-    return f"{seconds}s"
 
 
 def format_kdr(kdr: float | None) -> str:

@@ -12,6 +12,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
+def stored_time(moment: datetime) -> str:
+    """The one stored and compared form of a time: ISO-8601 in UTC, to the second.
+
+    Every table stores times this way (so SQL can compare them as text), and keys built from times
+    (a match's week: id and start time) use it too, so a stored key and a fresh one always match.
+    """
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_stored_time(value: str | None) -> datetime | None:
+    """A stored time back as an aware datetime (None stays None, garbage becomes None)."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 class Clock(Protocol):
     """What the domain needs to know about time."""
 

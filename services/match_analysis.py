@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.gw2.models import COLOURS, SCORING_OBJECTIVE_TYPES, Match, MatchObjective
-from services.teams import region_of, team_name
+from services.teams import is_team_id, region_of, team_name
 
 SKIRMISH_LENGTH = timedelta(hours=2)
 DEFAULT_FROZEN_AFTER = timedelta(minutes=30)
@@ -155,7 +155,7 @@ def analyse_match(
         }
         bonuses = tuple((b.type, b.owner) for b in match_map.bonuses)
         maps.append(MapStats(match_map.id, match_map.type, per_colour, bonuses))
-    frozen = last_changed_at is not None and now - last_changed_at >= frozen_after
+    frozen = last_changed_at is not None and looks_frozen(last_changed_at, now, frozen_after)
     return MatchSummary(
         match_id=match.id,
         region=match.region,
@@ -168,6 +168,13 @@ def analyse_match(
         frozen=frozen,
         last_changed_at=last_changed_at,
     )
+
+
+def looks_frozen(
+    last_changed_at: datetime, now: datetime, frozen_after: timedelta = DEFAULT_FROZEN_AFTER
+) -> bool:
+    """The freeze rule: the data has not changed for at least ``frozen_after``."""
+    return now - last_changed_at >= frozen_after
 
 
 def points_per_tick(objectives: Iterable[MatchObjective]) -> dict[str, int]:
@@ -247,9 +254,6 @@ class FreezeTracker:
             return now
         return seen[1]
 
-    def forget(self, match_id: str) -> None:
-        self._seen.pop(match_id, None)
-
 
 def _team_ids(match: Match, colour: str) -> tuple[int, ...]:
     primary = match.worlds.of(colour)
@@ -263,7 +267,7 @@ def _name(value: int, worlds: Mapping[int, str] | None) -> str:
     if name is not None:
         return name
     region = region_of(value)
-    return f"{'World' if value < 10000 else 'Team'} {value}" + (
+    return f"{'Team' if is_team_id(value) else 'World'} {value}" + (
         f" ({region.upper()})" if region else ""
     )
 

@@ -75,6 +75,3 @@ class SecretRedactor:
             text = pattern.sub(REDACTED, text)
         text = DISCORD_TOKEN_URL_RE.sub(rf"\1{REDACTED}", text)
         return CREDENTIAL_PARAM_RE.sub(rf"\1{REDACTED}", text)
-
-    def contains_secret(self, text: str) -> bool:
-        return self.redact(text) != text

@@ -78,10 +78,6 @@ def teams() -> tuple[Team, ...]:
     return _load_teams()
 
 
-def team_by_id(team_id: int) -> Team | None:
-    return _teams_by_id().get(team_id)
-
-
 def is_team_id(value: int) -> bool:
     """Whether ``value`` is a post-restructuring team id (known or in the 11xxx/12xxx ranges)."""
     return value in _teams_by_id() or 11000 < value < 13000

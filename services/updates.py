@@ -22,16 +22,22 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from services.clock import parse_stored_time, stored_time
 from services.gw2.models import COLOURS, Match
 from services.match_analysis import MatchSummary, kdr
 
 MIN_INTERVAL_MINUTES = 5
 MAX_INTERVAL_MINUTES = 120
+MAX_SUBSCRIPTIONS_PER_GUILD = 10
+# Seconds a scheduled post (or its preview) may wait for match data, and for legacy world names
+# (a nicety, cached a day).
+GW2_BUDGET = 10.0
+WORLDS_BUDGET = 1.0
 DEFAULT_INTERVAL_MINUTES = 15
 # Bump when the rendered post changes shape, so every channel gets the new look once.
 RENDER_VERSION = 1
@@ -83,7 +89,7 @@ def fetch_plan(known_match: Iterable[tuple[int, str | None]]) -> FetchPlan:
 # ------------------------------------------------------------------------------ content
 def match_key(match: Match) -> tuple[str, str]:
     """Identifies one week of one match: the id ("1-3") and the start time (ISO)."""
-    return match.id, _iso(match.start_time)
+    return match.id, stored_time(match.start_time)
 
 
 def content_hash(
@@ -96,7 +102,7 @@ def content_hash(
     digest = hashlib.sha256()
     digest.update(f"v{RENDER_VERSION}|{team_id}|{int(stale)}|".encode())
     if stale and fetched_at is not None:
-        digest.update(_iso(fetched_at).encode())
+        digest.update(stored_time(fetched_at).encode())
     digest.update(match.model_dump_json().encode())
     return digest.hexdigest()[:32]
 
@@ -107,11 +113,8 @@ def is_new_week(last_match_id: str | None, last_match_start: str | None, match: 
         return False
     if (last_match_id, last_match_start) == match_key(match):
         return False
-    try:
-        previous_start = datetime.fromisoformat(last_match_start)
-    except ValueError:
-        return True
-    return match.start_time > previous_start
+    previous_start = parse_stored_time(last_match_start)
+    return previous_start is None or match.start_time > previous_start
 
 
 # ------------------------------------------------------------------------------ week result
@@ -176,8 +179,8 @@ class WeekResult:
             {
                 "match_id": self.match_id,
                 "region": self.region,
-                "start_time": _iso(self.start_time),
-                "end_time": _iso(self.end_time),
+                "start_time": stored_time(self.start_time),
+                "end_time": stored_time(self.end_time),
                 "standings": [
                     {
                         "colour": s.colour,
@@ -200,8 +203,8 @@ class WeekResult:
         return cls(
             match_id=str(data["match_id"]),
             region=data.get("region"),
-            start_time=datetime.fromisoformat(data["start_time"]),
-            end_time=datetime.fromisoformat(data["end_time"]),
+            start_time=_required_time(data["start_time"]),
+            end_time=_required_time(data["end_time"]),
             standings=tuple(
                 Standing(
                     colour=str(s["colour"]),
@@ -330,28 +333,16 @@ class UpdateMetrics:
 
 
 # ------------------------------------------------------------------------------ helpers
-def parse_time(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def iso(moment: datetime) -> str:
-    """The stored form of a time (``2026-11-20T18:00:00+00:00``)."""
-    return _iso(moment)
-
-
 def stale_since_text(moment: datetime) -> str:
     """``18:05 UTC`` — the "data stale since" time, in UTC so every reader sees the same."""
     return moment.strftime("%H:%M UTC")
 
 
-def _iso(moment: datetime) -> str:
-    """The one stored/compared form of a time: ISO-8601 in UTC, to the second."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+def _required_time(value: str) -> datetime:
+    moment = parse_stored_time(value)
+    if moment is None:
+        raise ValueError(f"not a stored time: {value!r}")
+    return moment
 
 
 __all__ = [
@@ -367,9 +358,7 @@ __all__ = [
     "content_hash",
     "fetch_plan",
     "is_new_week",
-    "iso",
     "match_key",
     "next_due",
-    "parse_time",
     "stale_since_text",
 ]

@@ -12,11 +12,12 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+from services.clock import parse_stored_time, stored_time
 
 from .migrations import MIGRATIONS_DIR, discover, migrate
 
@@ -26,22 +27,9 @@ Params = Sequence[Any] | dict[str, Any]
 QueryTimer = Any  # a prometheus Histogram with an ``operation`` label, or None
 
 
-def db_time(moment: datetime) -> str:
-    """The one stored form of a time: ISO-8601 in UTC, to the second.
-
-    Every table stores times this way, so SQL can compare them as text.
-    """
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def parse_db_time(value: str | None) -> datetime | None:
-    """A stored time back as an aware datetime (None stays None, garbage becomes None)."""
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
+# The one stored time format lives in services (the domain compares stored keys too).
+db_time = stored_time
+parse_db_time = parse_stored_time
 
 
 class Database:

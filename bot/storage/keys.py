@@ -59,6 +59,12 @@ _COLUMNS = (
 )
 
 
+async def stored_ciphertexts(db: Database) -> list[bytes]:
+    """Every stored encrypted key, to check at start-up that the vault can read them all."""
+    rows = await db.fetchall("SELECT encrypted_key FROM linked_keys")
+    return [bytes(row[0]) for row in rows]
+
+
 class LinkedKeyStore:
     def __init__(self, db: Database, vault: KeyVault) -> None:
         self.db = db

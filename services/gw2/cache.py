@@ -58,9 +58,6 @@ class ResponseCache:
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
 
-    def invalidate(self, key: CacheKey) -> None:
-        self._entries.pop(key, None)
-
     def invalidate_key_id(self, kid: str) -> int:
         """Drop every answer fetched with the API key whose id is ``kid``; returns how many."""
         doomed = [cache_key for cache_key in self._entries if cache_key[2] == kid]

@@ -68,8 +68,6 @@ DEFAULT_USER_AGENT = (
 MAX_IDS_PER_REQUEST = 200
 
 AuthTransport = Literal["header", "query"]
-Region = Literal["na", "eu"]
-TimerKind = Literal["lockout", "teamassignment"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,16 +102,13 @@ class CachePolicy:
 
 FAMILY_POLICIES: dict[str, CachePolicy] = {
     "matches": CachePolicy(ttl=30, max_ttl=120),
-    "matches_overview": CachePolicy(ttl=60, max_ttl=300),
     "objectives": CachePolicy(ttl=24 * 3600, max_ttl=7 * 24 * 3600, stale_for=30 * 24 * 3600),
     "worlds": CachePolicy(ttl=24 * 3600, max_ttl=7 * 24 * 3600, stale_for=30 * 24 * 3600),
     "specializations": CachePolicy(ttl=24 * 3600, max_ttl=7 * 24 * 3600, stale_for=30 * 24 * 3600),
-    "timers": CachePolicy(ttl=600, max_ttl=3600),
     "build": CachePolicy(ttl=300, max_ttl=3600),
     "tokeninfo": CachePolicy(ttl=60, max_ttl=600),
     "account": CachePolicy(ttl=300, max_ttl=900),
     "characters": CachePolicy(ttl=300, max_ttl=900),
-    "wvw_guilds": CachePolicy(ttl=600, max_ttl=3600),
     "guild": CachePolicy(ttl=3600, max_ttl=24 * 3600, stale_for=7 * 24 * 3600),
 }
 
@@ -222,19 +217,6 @@ class GW2Client:
             self._share_matches(("/v2/wvw/matches", (("ids", "all"),), None))
         return result
 
-    async def matches_overview(
-        self, *, refresh: bool = False, budget: float | None = None
-    ) -> Fetched[list[models.MatchOverview]]:
-        """Who plays whom, for every match (no scores)."""
-        return await self._get(
-            "matches_overview",
-            "/v2/wvw/matches/overview",
-            {"ids": "all"},
-            models.MATCH_OVERVIEW_LIST,
-            refresh=refresh,
-            budget=budget,
-        )
-
     # ----------------------------------------------------------------- static WvW data
     async def objectives(
         self, *, refresh: bool = False, budget: float | None = None
@@ -258,36 +240,6 @@ class GW2Client:
             "/v2/worlds",
             {"ids": "all", "lang": self._lang},
             models.WORLD_LIST,
-            refresh=refresh,
-            budget=budget,
-        )
-
-    async def timers(
-        self,
-        kind: TimerKind = "lockout",
-        *,
-        refresh: bool = False,
-        budget: float | None = None,
-    ) -> Fetched[models.WvwTimers]:
-        """``/v2/wvw/timers/lockout`` or ``/teamassignment``: per-region timestamps."""
-        return await self._get(
-            "timers",
-            f"/v2/wvw/timers/{kind}",
-            {},
-            models.WVW_TIMERS,
-            refresh=refresh,
-            budget=budget,
-        )
-
-    async def wvw_guilds(
-        self, region: Region, *, refresh: bool = False, budget: float | None = None
-    ) -> Fetched[dict[str, int]]:
-        """Guild id → team id for a region (``/v2/wvw/guilds/na|eu``)."""
-        return await self._get(
-            "wvw_guilds",
-            f"/v2/wvw/guilds/{region}",
-            {},
-            models.WVW_GUILDS,
             refresh=refresh,
             budget=budget,
         )
@@ -389,19 +341,6 @@ class GW2Client:
             budget=budget,
         )
 
-    async def character_names(
-        self, key: str, *, refresh: bool = False, budget: float | None = None
-    ) -> Fetched[list[str]]:
-        return await self._get(
-            "characters",
-            "/v2/characters",
-            {},
-            models.NAME_LIST,
-            key=key,
-            refresh=refresh,
-            budget=budget,
-        )
-
     async def characters_all(
         self, key: str, *, refresh: bool = False, budget: float | None = None
     ) -> Fetched[list[models.Character]]:
@@ -412,32 +351,6 @@ class GW2Client:
             "/v2/characters",
             {"ids": "all"},
             models.CHARACTER_LIST,
-            key=key,
-            refresh=refresh,
-            budget=budget,
-        )
-
-    async def character_core(
-        self, key: str, name: str, *, refresh: bool = False, budget: float | None = None
-    ) -> Fetched[models.CharacterCore]:
-        return await self._get(
-            "characters",
-            f"/v2/characters/{_quote(name)}/core",
-            {},
-            models.CHARACTER_CORE,
-            key=key,
-            refresh=refresh,
-            budget=budget,
-        )
-
-    async def character_buildtabs(
-        self, key: str, name: str, *, refresh: bool = False, budget: float | None = None
-    ) -> Fetched[list[models.BuildTab]]:
-        return await self._get(
-            "characters",
-            f"/v2/characters/{_quote(name)}/buildtabs",
-            {"tabs": "all"},
-            models.BUILD_TAB_LIST,
             key=key,
             refresh=refresh,
             budget=budget,

@@ -170,13 +170,6 @@ class World(GW2Model):
     population: str = ""
 
 
-class WvwTimers(GW2Model):
-    """``/v2/wvw/timers/lockout`` or ``/teamassignment``."""
-
-    na: datetime | None = None
-    eu: datetime | None = None
-
-
 class TokenInfo(GW2Model):
     """``/v2/tokeninfo``. ``name`` is user text and may hold markup: escape before display."""
 
@@ -213,19 +206,6 @@ class AccountWvw(GW2Model):
 
     team: int | None = None
     guild: str | None = None
-
-
-class CharacterCore(GW2Model):
-    name: str
-    race: str = ""
-    gender: str = ""
-    profession: str = ""
-    level: int = 0
-    guild: str | None = None
-    age: int = 0
-    created: datetime | None = None
-    deaths: int = 0
-    title: int | None = None
 
 
 class SpecializationSlot(GW2Model):
@@ -300,21 +280,16 @@ class Guild(GW2Model):
 # Adapters are built once: building them per call would cost more than a cache hit.
 MATCH = TypeAdapter(Match)
 MATCH_LIST = TypeAdapter(list[Match])
-MATCH_OVERVIEW_LIST = TypeAdapter(list[MatchOverview])
 OBJECTIVE_LIST = TypeAdapter(list[Objective])
 WORLD_LIST = TypeAdapter(list[World])
-WVW_TIMERS = TypeAdapter(WvwTimers)
 TOKEN_INFO = TypeAdapter(TokenInfo)
 ACCOUNT = TypeAdapter(Account)
 ACCOUNT_WVW = TypeAdapter(AccountWvw)
-NAME_LIST = TypeAdapter(list[str])
-CHARACTER_CORE = TypeAdapter(CharacterCore)
 BUILD_TAB_LIST = TypeAdapter(list[BuildTab])
 CHARACTER_LIST = TypeAdapter(list[Character])
 SPECIALIZATION_LIST = TypeAdapter(list[Specialization])
 GAME_BUILD = TypeAdapter(GameBuild)
 GUILD = TypeAdapter(Guild)
-WVW_GUILDS = TypeAdapter(dict[str, int])
 
 
 class ErrorBody(GW2Model):

@@ -181,11 +181,6 @@ class KeyVault:
         return self._fingerprints[0]
 
     @property
-    def fingerprints(self) -> tuple[str, ...]:
-        """Fingerprints of every configured key, current first."""
-        return self._fingerprints
-
-    @property
     def key_count(self) -> int:
         return len(self._fingerprints)
 

@@ -12,6 +12,7 @@ import pytest
 from bot.client import EXTENSIONS
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.gw2_api import FakeGW2API
+from tests.fakes.mistral import FakeMistral, MistralReply
 from tests.harness import free_port, running_bot
 
 
@@ -30,6 +31,52 @@ async def test_about_answers_through_the_real_client(tmp_path: Path) -> None:
     assert fields["Servers"] == "1"
     assert fields["GW2 API"].startswith("online (build ")
     assert fields["Mistral AI"].startswith("not configured")
+
+
+async def about_fields(tmp_path: Path, mistral: FakeMistral) -> list[dict[str, str]]:
+    """Ask /about twice with Mistral configured; the embeds' fields as name → value."""
+    async with FakeDiscord() as discord_fake, FakeGW2API() as gw2_fake:
+        guild = discord_fake.add_guild(name="Vigil Keep")
+        alice = discord_fake.add_member(guild, discord_fake.add_user("Alice"))
+        async with running_bot(
+            discord_fake,
+            tmp_path,
+            gw2=gw2_fake,
+            mistral_url=mistral.url,
+            mistral_key="mistral-secret-key-for-tests",
+        ):
+            answers = []
+            for _ in range(2):
+                message = await (await discord_fake.slash(alice, "about")).wait_final_message()
+                assert message.embed is not None
+                answers.append({f["name"]: f["value"] for f in message.embed["fields"]})
+    return answers
+
+
+async def test_about_says_mistral_answers_and_probes_once_for_two_asks(tmp_path: Path) -> None:
+    async with FakeMistral() as mistral:
+        first, second = await about_fields(tmp_path, mistral)
+    assert first["Mistral AI"] == "answering (1 models)"
+    assert second["Mistral AI"] == first["Mistral AI"]
+    assert mistral.model_list_requests == 1  # cached between the two asks
+    assert mistral.count == 0  # no chat request, no tokens spent
+
+
+@pytest.mark.parametrize(
+    ("reply", "shown"),
+    [
+        (MistralReply.error(401), "configured, but Mistral rejected the API key"),
+        (MistralReply.error(503), "not answering (HTTP 503)"),
+        (MistralReply.slow(30.0), "not answering (timed out)"),
+    ],
+)
+async def test_about_says_when_mistral_does_not_answer(
+    tmp_path: Path, reply: MistralReply, shown: str
+) -> None:
+    async with FakeMistral(models_reply=reply) as mistral:
+        first, _ = await about_fields(tmp_path, mistral)
+    assert first["Mistral AI"] == shown
+    assert "mistral-secret-key" not in "".join(first.values())
 
 
 async def test_commands_sync_to_the_dev_guild_when_configured(tmp_path: Path) -> None:

@@ -14,14 +14,20 @@ from typing import Any, cast
 import pytest
 
 from bot.app import Application
-from cogs.account import AccountCog
+from cogs.key_revalidation import KeyRevalidation
 from services.keys import REQUIRED_PERMISSIONS
 from tests.bot.test_redaction import make_gw2_key
 from tests.fakes.discord import FakeDiscord, FakeGuild, FakeMember, FakeMessage, FakeUser
 from tests.fakes.gw2_api import FakeGW2API, Fault
 from tests.harness import running_bot
 
-EXTENSIONS = ("cogs.about", "cogs.account")
+EXTENSIONS = (
+    "cogs.about",
+    "cogs.account",
+    "cogs.keys",
+    "cogs.leak_guard",
+    "cogs.key_revalidation",
+)
 ALL_PERMISSIONS = (*REQUIRED_PERMISSIONS, "progression")
 
 
@@ -34,12 +40,12 @@ class World:
     app: Application
 
     @property
-    def cog(self) -> AccountCog:
+    def revalidation(self) -> KeyRevalidation:
         assert self.app.bot is not None
-        cog = self.app.bot.get_cog("Account")
+        cog = self.app.bot.get_cog("KeyRevalidation")
         # load_extension executes the module afresh, so compare by name, not isinstance.
-        assert type(cog).__name__ == "AccountCog"
-        return cast(AccountCog, cog)
+        assert type(cog).__name__ == "KeyRevalidation"
+        return cast(KeyRevalidation, cog)
 
     def metric(self, name: str, **labels: str) -> float:
         value = self.app.registry.get_sample_value(name, labels)
@@ -343,6 +349,36 @@ async def test_key_info_switch_and_remove_manage_several_accounts(tmp_path: Path
     assert after.content == "You haven't linked a GW2 API key yet: link one with /key add."
 
 
+async def test_link_switch_and_remove_dispatch_gw2_key_changed(tmp_path: Path) -> None:
+    async with account_world(tmp_path) as world:
+        discord_fake, alice = world.discord, world.alice
+        bot = world.app.bot
+        assert bot is not None
+        changed: list[int] = []
+
+        async def on_gw2_key_changed(user_id: int) -> None:
+            changed.append(user_id)
+
+        bot.add_listener(on_gw2_key_changed)
+        main_key, alt_key = make_gw2_key(), make_gw2_key()
+        world.gw2.add_key(main_key, account_name="Main.1111")
+        world.gw2.add_key(alt_key, account_name="Alt.2222")
+        await paste_in_dm(world, alice.user, main_key)
+        await paste_in_dm(world, alice.user, alt_key)
+        await discord_fake.wait_until(lambda: len(changed) >= 2 or None, "two link events")
+        await (
+            await discord_fake.slash(alice, "key switch", {"account": "Main.1111"})
+        ).wait_final_message()
+        await discord_fake.wait_until(lambda: len(changed) >= 3 or None, "a switch event")
+        await (await discord_fake.slash(alice, "key remove")).wait_final_message()
+        await discord_fake.wait_until(lambda: len(changed) >= 4 or None, "a removal event")
+        await (await discord_fake.slash(alice, "key remove", {"all": True})).wait_final_message()
+        await discord_fake.wait_until(lambda: len(changed) >= 5 or None, "a forget-all event")
+        unknown = await discord_fake.slash(alice, "key switch", {"account": "Nobody.1"})
+        await unknown.wait_final_message()
+    assert changed == [alice.user.id] * 5  # the failed switch dispatched nothing
+
+
 async def test_removing_a_key_drops_every_cached_answer_fetched_with_it(tmp_path: Path) -> None:
     from services.gw2 import key_id
     from tests.fakes.gw2_api import FakeCharacter
@@ -425,7 +461,7 @@ async def test_the_key_never_reaches_logs_sentry_messages_or_the_database_file(
             for command in ("key info", "account", "characters"):
                 await (await discord_fake.slash(alice, command)).wait_final_message()
             world.gw2.remove_key(key)
-            await world.cog.revalidate_all()
+            await world.revalidation.revalidate_all()
             await (await discord_fake.slash(alice, "account")).wait_final_message()
             sentry_sdk.capture_message("end of the key flow")
             db = world.app.bot.services.db  # type: ignore[union-attr]

@@ -58,18 +58,18 @@ async def test_a_key_is_marked_invalid_only_after_repeated_failures_over_time_an
     async with account_world(tmp_path, clock=clock) as world:
         (broken_user, broken), *_healthy = await users_with_keys(world, 4)
         world.gw2.remove_key(broken)  # deleted on the ArenaNet account page
-        first = await world.cog.revalidate_all()
+        first = await world.revalidation.revalidate_all()
         after_first = await stored(world, broken_user)
         clock.advance(3 * HOURS)
-        await world.cog.revalidate_all()
+        await world.revalidation.revalidate_all()
         clock.advance(3 * HOURS)
-        third = await world.cog.revalidate_all()
+        third = await world.revalidation.revalidate_all()
         await world.discord.wait_until(
             lambda: world.discord.sent_dms(broken_user), "the invalid-key DM"
         )
         after_third = await stored(world, broken_user)
         clock.advance(6 * HOURS)
-        await world.cog.revalidate_all()
+        await world.revalidation.revalidate_all()
         await world.discord.sync()
         marked = world.metric("gw2opt_keys_marked_invalid_total")
         info = await (await world.discord.slash(broken_user, "key info")).wait_final_message()
@@ -99,7 +99,7 @@ async def test_a_cycle_where_most_keys_fail_at_once_is_an_outage_and_marks_nothi
             world.gw2.remove_key(key)  # the API wrongly answers "invalid key" for most keys
         decisions = []
         for _ in range(4):
-            decisions.append(await world.cog.revalidate_all())
+            decisions.append(await world.revalidation.revalidate_all())
             clock.advance(4 * HOURS)
         states = [await stored(world, user) for user, _key in players]
         outages = world.metric("gw2opt_key_revalidation_outage_cycles_total")
@@ -116,7 +116,7 @@ async def test_transient_errors_neither_count_nor_reset(tmp_path: Path) -> None:
         user = world.discord.add_user("Solo")
         await link_directly(world, user, "Solo.1111")
         world.gw2.script("/v2/tokeninfo", Fault(status=503, text="API not active", times=None))
-        decision = await world.cog.revalidate_all()
+        decision = await world.revalidation.revalidate_all()
         state = await stored(world, user)
     assert decision.counts[CheckResult.TRANSIENT_ERROR] == 1
     assert state.valid
@@ -131,11 +131,11 @@ async def test_a_key_marked_invalid_recovers_when_it_answers_again(tmp_path: Pat
         entry = world.gw2.keys[key]
         world.gw2.remove_key(key)
         for _ in range(3):
-            await world.cog.revalidate_all()
+            await world.revalidation.revalidate_all()
             clock.advance(4 * HOURS)
         marked = await stored(world, user)
         world.gw2.keys[key] = entry
-        decision = await world.cog.revalidate_all()
+        decision = await world.revalidation.revalidate_all()
         recovered = await stored(world, user)
     assert not marked.valid
     assert decision.recovered == {recovered.id}
@@ -171,7 +171,7 @@ async def test_the_background_loop_waits_for_ready_runs_cycles_and_stops_with_th
     async with account_world(tmp_path) as world:
         bot = world.app.bot
         assert bot is not None
-        cog_class = type(world.cog)
+        cog_class = type(world.revalidation)
         waits: list[float] = []
         parked = asyncio.Event()
 
@@ -183,14 +183,14 @@ async def test_the_background_loop_waits_for_ready_runs_cycles_and_stops_with_th
 
         monkeypatch.setattr(cog_class, "_pause", fake_pause)
         await link_directly(world, world.alice.user, "Alice.1234")
-        await bot.remove_cog("Account")
+        await bot.remove_cog("KeyRevalidation")
         cog = cog_class(bot, revalidation_interval_s=2 * HOURS)
         await bot.add_cog(cog)
         await asyncio.wait_for(parked.wait(), timeout=5)
         task = cog._revalidation_task
         assert task is not None
         checked = world.metric("gw2opt_key_revalidations_total", outcome="valid")
-        await bot.remove_cog("Account")
+        await bot.remove_cog("KeyRevalidation")
     assert checked == 2  # two cycles ran between the three waits
     assert all(1.8 * HOURS <= wait <= 2.2 * HOURS for wait in waits)
     assert task.done()

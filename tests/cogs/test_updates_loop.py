@@ -8,6 +8,7 @@ channels see the same messages.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -225,6 +226,25 @@ async def test_a_missing_send_permission_is_named_when_the_cache_knows(world: Wo
         dms = world.discord.sent_dms(world.admin.user)
         assert len(dms) == 1
         assert "Send Messages" in dms[0].content
+
+
+async def test_the_stop_reason_label_comes_from_the_error_not_the_message_text(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with bot(world) as app:
+        cog = updates(app)
+        # Reword the human text so it happens to contain "deleted": the label must not follow.
+        module = sys.modules[type(cog).__module__]
+        monkeypatch.setattr(module, "permission_names", lambda names: "Manage deleted messages")
+        await subscribe(world, mode="post", interval=5)
+        await world.discord.wait_for_message(world.channel)
+        await cog.run_cycle()
+        world.discord.deny_bot_permission(world.channel, "send_messages")
+        change_the_match(world)
+        await next_slot(world, app, 5)
+        forbidden = cog.metrics.disabled.labels(reason="forbidden")._value.get()
+        gone = cog.metrics.disabled.labels(reason="channel_gone")._value.get()
+    assert (forbidden, gone) == (1, 0)
 
 
 async def test_a_429_is_waited_out_and_the_post_goes_through(world: World) -> None:

@@ -256,16 +256,37 @@ async def test_a_key_without_wvw_permission_falls_back_to_the_server_team(tmp_pa
         w.gw2.add_key(KEY, permissions=["account"], team_id=12002)
         await link_key(app, w.alice.user.id)
         await set_default_team(app, w.alice.guild.id, 11005)
-        message = await w.ask("wvw match")
+        handle = await w.discord.slash(w.alice, "wvw match")
+        message = await handle.wait_final_message()
+        (note,) = await handle.wait_followups()
         await set_default_team(app, w.alice.guild.id, None)  # type: ignore[arg-type]
         no_default = await w.ask("wvw match")
     assert any(name.endswith("Tombs of Drascir ★") for name in field_names(message))
-    assert "lacks the “wvw” permission" in message.content
-    assert "Showing this server's team" in message.content
-    assert KEY not in message.all_text()
+    assert not message.ephemeral
+    assert not message.content  # the note concerns only Alice: never in the public answer
+    assert note.ephemeral
+    assert "lacks the “wvw” permission" in note.content
+    assert "Showing this server's team" in note.content
+    assert KEY not in message.all_text() + note.all_text()
     assert no_default.ephemeral
     assert "lacks the “wvw” permission" in no_default.content
     assert "`team` option" in no_default.content
+
+
+async def test_a_rejected_key_is_said_privately_never_in_the_public_answer(
+    tmp_path: Path,
+) -> None:
+    async with world(tmp_path) as w, w.bot() as app:
+        await link_key(app, w.alice.user.id)  # the fake API does not know this key: "invalid key"
+        await set_default_team(app, w.alice.guild.id, 11005)
+        handle = await w.discord.slash(w.alice, "wvw match")
+        message = await handle.wait_final_message()
+        (note,) = await handle.wait_followups()
+    assert not message.ephemeral
+    assert "ArenaNet rejected" not in message.all_text()
+    assert note.ephemeral
+    assert "ArenaNet rejected your linked GW2 key" in note.content
+    assert KEY[:8] not in message.all_text() + note.all_text()
 
 
 async def test_without_team_uses_the_server_default(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from cogs.common.formatting import format_duration
 from cogs.wvw_render import (
-    format_duration,
     objective_rows,
     page_rows,
     render_match,

@@ -14,8 +14,10 @@ from cogs.team_options import (
     choice_label,
     resolve_team_option,
 )
+from services.clock import ManualClock
 from services.gw2 import Fetched, UnavailableError
 from services.gw2.models import World
+from services.matches import MatchService
 from services.teams import TeamCandidate
 
 
@@ -35,7 +37,8 @@ class StubGW2:
 
 
 def stub_bot(gw2: StubGW2) -> Any:
-    return SimpleNamespace(services=SimpleNamespace(gw2=gw2))
+    matches = MatchService(gw2, ManualClock())  # type: ignore[arg-type]
+    return SimpleNamespace(services=SimpleNamespace(gw2=gw2, matches=matches))
 
 
 async def test_ids_and_full_team_names_resolve_without_asking_for_worlds() -> None:

@@ -98,6 +98,9 @@ class FakeMistral:
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     _queue: list[MistralReply] = field(default_factory=list)
+    # The model list (/about's probe): status and delay of ``models_reply`` apply.
+    models_reply: MistralReply = field(default_factory=lambda: MistralReply.ok_json({}))
+    model_list_requests: int = 0
     _runner: web.AppRunner | None = None
     _closing: asyncio.Event = field(default_factory=asyncio.Event)
     port: int = 0
@@ -123,6 +126,7 @@ class FakeMistral:
     async def __aenter__(self) -> FakeMistral:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -136,6 +140,30 @@ class FakeMistral:
         self._closing.set()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        """``GET /v1/models`` (the /about probe): answers with ``models_reply``."""
+        self.model_list_requests += 1
+        reply = self.models_reply
+        if reply.delay_s:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), reply.delay_s)
+        if reply.status != 200:
+            return web.Response(
+                status=reply.status,
+                text=json.dumps({"message": "no"}),
+                content_type="application/json",
+            )
+        model = {
+            "id": "mistral-small-latest",
+            "object": "model",
+            "created": 1_700_000_000,
+            "owned_by": "mistralai",
+            "capabilities": {"completion_chat": True},
+            "type": "base",
+        }
+        payload = {"object": "list", "data": [model]}
+        return web.Response(status=200, text=json.dumps(payload), content_type="application/json")
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()

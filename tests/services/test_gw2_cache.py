@@ -71,7 +71,7 @@ def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
         ("objectives", "/v2/wvw/objectives", 23 * 3600, 24 * 3600 + 1),
         ("worlds", "/v2/worlds", 23 * 3600, 24 * 3600 + 1),
         ("account", "/v2/account", 299, 301),
-        ("characters", "/v2/characters", 299, 301),
+        ("characters", "/v2/characters?ids", 299, 301),
     ],
 )
 async def test_ttl_per_endpoint_family(
@@ -88,7 +88,7 @@ async def test_ttl_per_endpoint_family(
         "objectives": client.objectives,
         "worlds": client.worlds,
         "account": lambda: client.account(KEY),
-        "characters": lambda: client.character_names(KEY),
+        "characters": lambda: client.characters_all(KEY),
     }
     fetch = calls[call]
 

@@ -120,19 +120,13 @@ async def test_requests_carry_schema_version_and_user_agent(
 
 async def test_every_public_endpoint_parses(client: GW2Client, fake: FakeGW2API) -> None:
     assert len((await client.matches_all()).value) == 9
-    assert {m.id for m in (await client.matches_overview()).value} == set(fake.world.matches)
     assert (await client.match("2-3")).value.id == "2-3"
     objectives = (await client.objectives()).value
     assert {o.id for o in objectives} >= {"38-9", "1099-114", "96-37", "95-32"}
     assert next(o for o in objectives if o.id == "38-9").name == "Stonemist Castle"
     assert any(w.name == "Anvil Rock" for w in (await client.worlds()).value)
-    timers = (await client.timers("lockout")).value
-    assert timers.na is not None
-    assert timers.eu is not None
-    assert (await client.timers("teamassignment")).value.na is not None
     assert (await client.build()).value.id == fake.world.build_id
-    guilds = (await client.wvw_guilds("eu")).value
-    guild_id = next(g for g, team in guilds.items() if team == 12002)
+    guild_id = next(g for g, team in fake.guild_teams["eu"].items() if team == 12002)
     assert (await client.guild(guild_id)).value.name == "Guild of 12002"
 
 
@@ -158,12 +152,6 @@ async def test_key_endpoints_answer_for_the_key(client: GW2Client) -> None:
     assert account.name == "Ann.1234"
     assert account.wvw.team_id == 11005
     assert (await client.account_wvw(KEY)).value.team == 11005
-    names = (await client.character_names(KEY)).value
-    assert names == ["Zoë Fire", "Sir Strip"]
-    core = (await client.character_core(KEY, "Zoë Fire")).value
-    assert core.profession == "Guardian"
-    tabs = (await client.character_buildtabs(KEY, "Zoë Fire")).value
-    assert [t.specialization_ids()[-1] for t in tabs] == [62, 13]
 
 
 async def test_characters_all_reads_every_character_in_one_request(
@@ -229,12 +217,6 @@ async def test_both_auth_transports_work_and_never_both(
     assert fake.request_log[-1].auth_via == transport
 
 
-async def test_character_names_are_url_encoded(client: GW2Client, fake: FakeGW2API) -> None:
-    await client.character_core(KEY, "Zoë Fire")
-
-    assert fake.request_log[-1].path == "/v2/characters/Zoë Fire/core"
-
-
 # ----------------------------------------------------------------------------- error mapping
 async def test_unknown_key_is_an_invalid_key_error_without_the_key(client: GW2Client) -> None:
     with pytest.raises(InvalidKeyError) as caught:
@@ -249,7 +231,7 @@ async def test_missing_scope_names_the_scope(client: GW2Client, fake: FakeGW2API
     fake.add_key(OTHER_KEY, permissions=["account"])
 
     with pytest.raises(MissingPermissionError) as caught:
-        await client.character_names(OTHER_KEY)
+        await client.characters_all(OTHER_KEY)
 
     assert caught.value.scope == "characters"
     assert "characters" in str(caught.value)
@@ -262,11 +244,6 @@ async def test_account_wvw_needs_the_wvw_scope(client: GW2Client, fake: FakeGW2A
         await client.account_wvw(OTHER_KEY)
 
     assert caught.value.scope == "wvw"
-
-
-async def test_unknown_character_is_not_found(client: GW2Client) -> None:
-    with pytest.raises(NotFoundError):
-        await client.character_core(KEY, "Nobody")
 
 
 async def test_team_not_in_a_match_is_not_found(client: GW2Client) -> None:

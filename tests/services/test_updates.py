@@ -99,3 +99,16 @@ async def test_the_pacer_spaces_requests_at_its_rate() -> None:
     assert now[0] == pytest.approx(2.0)  # 100 requests after the first, at 50 per second
     with pytest.raises(ValueError, match="rate"):
         RequestPacer(rate=0)
+
+
+def test_week_keys_use_the_one_stored_time_format() -> None:
+    from datetime import timezone
+
+    from bot.storage import db_time
+    from services.clock import parse_stored_time, stored_time
+
+    paris = timezone(timedelta(hours=1))
+    moment = datetime(2026, 11, 20, 19, 0, 0, 123456, tzinfo=paris)
+    assert stored_time(moment) == db_time(moment) == "2026-11-20T18:00:00+00:00"
+    assert parse_stored_time(stored_time(moment)) == moment.replace(microsecond=0)
+    assert parse_stored_time("garbage") is None

@@ -1,0 +1,60 @@
+"""Formatters shared by every embed: durations, WvW map names and team colours."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+import discord
+
+# The brand colour of /about, /settings, /account and the squad plan summary.
+ARENANET_RED = discord.Colour(0xB4232B)
+
+# Team colours in the API's order (services.gw2.models.COLOURS).
+COLOUR_VALUES: Mapping[str, discord.Colour] = {
+    "red": discord.Colour(0xD9413C),
+    "blue": discord.Colour(0x3B82F6),
+    "green": discord.Colour(0x4CAF50),
+}
+NEUTRAL_COLOUR = discord.Colour(0x9E9E9E)
+COLOUR_MARKS: Mapping[str, str] = {"red": "🟥", "blue": "🟦", "green": "🟩"}
+
+# Maps in the order players list them: EBG first, then the borderlands by colour.
+MAP_ORDER = ("Center", "RedHome", "BlueHome", "GreenHome")
+MAP_NAMES: Mapping[str, str] = {
+    "Center": "Eternal Battlegrounds",
+    "RedHome": "Red Borderlands",
+    "BlueHome": "Blue Borderlands",
+    "GreenHome": "Green Borderlands",
+}
+MAP_SHORT_NAMES: Mapping[str, str] = {
+    "Center": "EBG",
+    "RedHome": "Red BL",
+    "BlueHome": "Blue BL",
+    "GreenHome": "Green BL",
+}
+
+
+def map_name(map_type: str) -> str:
+    """``Eternal Battlegrounds``; an unknown map type is shown as the API names it."""
+    return MAP_NAMES.get(map_type, map_type)
+
+
+def map_short_name(map_type: str) -> str:
+    """``EBG``, ``Red BL``; an unknown map type is shown as the API names it."""
+    return MAP_SHORT_NAMES.get(map_type, map_type)
+
+
+def format_duration(duration: timedelta) -> str:
+    """``2d 3h``, ``1h 05m``, ``12m``, ``40s`` — compact, the two largest units."""
+    seconds = max(0, int(duration.total_seconds()))
+    days, seconds = divmod(seconds, 86_400)
+    hours, seconds = divmod(seconds, 3_600)
+    minutes, seconds = divmod(seconds, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m"
+    return f"{seconds}s"
