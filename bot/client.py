@@ -20,6 +20,7 @@ from services.clock import Clock
 from services.composer import MistralComposer
 from services.gw2 import GW2Client
 from services.keys import KeyVault
+from services.updates import RequestPacer, discord_pacer
 
 from . import __version__
 from .config import Settings
@@ -37,6 +38,7 @@ M = TypeVar("M")
 EXTENSIONS: tuple[str, ...] = (
     "cogs.about",
     "cogs.account",
+    "cogs.alerts",
     "cogs.compose",
     "cogs.settings",
     "cogs.updates",
@@ -60,6 +62,8 @@ class Services:
     keys: LinkedKeyStore
     # The Mistral layer of /compose; None when MISTRAL_API_KEY is not set.
     mistral: MistralComposer | None
+    # Paces every cog's Discord requests under the bot's one global limit (50/s).
+    discord_pacer: RequestPacer = field(default_factory=discord_pacer)
     _metric_sets: dict[Callable[[CollectorRegistry], Any], Any] = field(default_factory=dict)
 
     def metric_set(self, factory: Callable[[CollectorRegistry], M]) -> M:

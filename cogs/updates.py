@@ -47,7 +47,6 @@ from services.gw2 import Fetched, GW2APIError, NotFoundError, UnavailableError
 from services.gw2.models import Match
 from services.match_analysis import FreezeTracker, MatchSummary, analyse_match
 from services.updates import (
-    RequestPacer,
     UpdateMetrics,
     UpdateMode,
     WeekResult,
@@ -70,10 +69,6 @@ WEEK_RESULTS_KEPT = timedelta(days=30)
 # Between cycles the loop sleeps until the next due subscription, within these bounds (seconds).
 MIN_SLEEP = 1.0
 MAX_SLEEP = 300.0
-# Discord allows 50 requests/s per bot; the rest is headroom for everything else the bot sends.
-DISCORD_REQUESTS_PER_SECOND = 48.0
-# Two tokens let the pacer catch up after a scheduling hiccup and still stay within 50 per second.
-DISCORD_BURST = 2.0
 DELIVERY_CONCURRENCY = 32
 DELIVERY_TIMEOUT = 120.0  # real seconds for one channel, 429 waits included
 GW2_BUDGET = 10.0
@@ -145,7 +140,7 @@ class Updates(commands.Cog):
         self.clock = bot.services.clock
         self.subscriptions = SubscriptionRepository(bot.services.db)
         self.metrics = bot.services.metric_set(UpdateMetrics)
-        self.pacer = RequestPacer(rate=DISCORD_REQUESTS_PER_SECOND, burst=DISCORD_BURST)
+        self.pacer = bot.services.discord_pacer  # shared: Discord's limit is per bot
         self.freeze = FreezeTracker()
         self._cycle_lock = asyncio.Lock()
         self._wake = asyncio.Event()
