@@ -118,7 +118,8 @@ def event_line(event: AlertEvent, block: AlertBlock, objective_names: Mapping[st
             lead = "🚨" if pings_role(event, block.colour) else "⚠"
             return f"{lead} {where} lost to {_side(new, block)}{held_text}"
         if new and new == block.colour:
-            return f"✅ {where} taken from {_side(old, block)}{held_text}"
+            source = f" from {_side(old, block)}{held_text}" if old else ""
+            return f"✅ {where} taken{source}"
         return f"🔁 {where}: {_side(new, block)} took it from {_side(old, block)}{held_text}"
     if event.kind == "claim":
         return f"🏳 {where} claimed by {_guild(event)}"

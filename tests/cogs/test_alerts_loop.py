@@ -29,7 +29,7 @@ from tests.fakes.discord import (
     FakeMessage,
     RecordedRequest,
 )
-from tests.fakes.gw2_api import OWNER, FakeGW2API, FakeMatch, FakeObjective
+from tests.fakes.gw2_api import FakeGW2API, FakeMatch, FakeObjective
 from tests.harness import running_bot
 
 EXTENSIONS = ("cogs.alerts",)
@@ -349,10 +349,16 @@ async def test_a_match_rollover_starts_a_new_baseline(world: World) -> None:
         await next_poll(world, app, (new_start - world.clock.now()).total_seconds() + 60)
         await next_poll(world, app)
         assert posts(world) == []
-        keep = next(o for m in world.match.maps for o in m.objectives if o.type == "Keep")
-        world.match.flip(keep.id, world.colour if keep.owner != OWNER[world.colour] else "red")
+        tower = next(
+            o
+            for m in world.match.maps
+            for o in m.objectives
+            if o.type == "Tower" and o.owner == "Neutral"
+        )
+        world.match.flip(tower.id, world.colour)
         await next_poll(world, app)
-        assert len(posts(world)) <= 1  # the new week's changes are alerts again
+        assert len(posts(world)) == 1  # the new week's changes are alerts again
+        assert f"✅ **{tower.name}**" in posts(world)[0].content
 
 
 async def test_one_request_per_distinct_match_within_cache_control(world: World) -> None:
