@@ -183,7 +183,7 @@ class AlertRepository:
         rows = await self.db.fetchall(
             f"SELECT {', '.join('s.' + c.strip() for c in _COLUMNS.split(','))} "  # noqa: S608
             "FROM alert_subscriptions AS s "
-            "LEFT JOIN guild_settings AS g ON g.guild_id = s.guild_id "
+            "JOIN guild_settings AS g ON g.guild_id = s.guild_id "
             "WHERE s.enabled = 1 AND g.left_at IS NULL ORDER BY s.channel_id, s.id"
         )
         return [_subscription(row) for row in rows]
