@@ -255,12 +255,11 @@ class AlertPoller:
 
     # One channel -----------------------------------------------------------------------------
 
-    async def _serve_channel(self, subscriptions: list[AlertSubscription], poll: _Poll) -> Outcome:
+    async def _serve_channel(
+        self, subscriptions: list[AlertSubscription], poll: _Poll, *, checked: bool = False
+    ) -> Outcome:
         """One message for a channel's subscriptions; never raises."""
-        live = await self.repository.enabled_ids(s.id for s in subscriptions)
-        subscriptions = [s for s in subscriptions if s.id in live]
-        if not subscriptions:
-            return "quiet"
+        marks = {s.id: s.last_event_id for s in subscriptions}
         blocks: list[AlertBlock] = []
         advance: list[int] = []
         paused: list[int] = []
@@ -277,10 +276,19 @@ class AlertPoller:
                 paused.append(subscription.id)
         rendered = render_batch(blocks, poll.objective_names)
         if rendered is None:
-            if advance:
-                await self.repository.advance(advance, poll.horizon, None)
+            moved = [i for i in advance if marks.get(i) != poll.horizon]
+            if moved:  # nothing new for anyone here: no write either
+                await self.repository.advance(moved, poll.horizon, None)
                 self.metrics.delivery("filtered")
             return "quiet"
+        if not checked:
+            # An admin may have turned one off while this poll ran: only the others get it.
+            live = await self.repository.enabled_ids(s.id for s in subscriptions)
+            if len(live) < len(subscriptions):
+                remaining = [s for s in subscriptions if s.id in live]
+                if not remaining:
+                    return "quiet"
+                return await self._serve_channel(remaining, poll, checked=True)
 
         async def send_and_record() -> Outcome:
             channel = self.bot.get_partial_messageable(

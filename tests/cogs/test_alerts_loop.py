@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
@@ -432,3 +432,35 @@ async def test_bad_options_are_explained_and_the_limit_holds(world: World) -> No
         handle = await world.discord.slash(world.admin, "alerts off", {"channel": world.channel})
         assert "Stopped" in (await handle.wait_final_message()).all_text()
         assert await alerts(app).repository.for_guild(world.guild.id) == []
+
+
+async def test_alerts_turned_off_while_a_poll_runs_are_not_sent(world: World) -> None:
+    keep = world.ours("Keep")
+    async with bot(world) as app:
+        await baseline(world, app, reminders=False)
+        cog = alerts(app)
+        active = cog.repository.active
+
+        async def turned_off_while_fetching() -> list[Any]:
+            found = await active()
+            await cog.repository.unsubscribe(world.guild.id, world.channel.id, None)
+            return found
+
+        cog.repository.active = turned_off_while_fetching  # type: ignore[method-assign]
+        world.match.flip(keep.id, world.enemy())
+        await next_poll(world, app)
+        assert posts(world) == []
+
+
+async def test_the_cogs_share_one_discord_pacer(world: World) -> None:
+    async with running_bot(
+        world.discord,
+        world.tmp_path,
+        gw2=world.gw2,
+        clock=world.clock,
+        extensions=("cogs.updates", "cogs.alerts"),
+    ) as app:
+        assert app.bot is not None
+        updates: Any = app.bot.get_cog("Updates")
+        assert updates.pacer is alerts(app).poller.pacer
+        assert updates.pacer is app.bot.services.discord_pacer
