@@ -11,12 +11,13 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from bot.metrics import BotMetrics
+from services.alerts import AlertMetrics
 from services.composer import ComposerMetrics
 from services.gw2 import GW2Metrics
 from services.keys import KeyMetrics
 from services.updates import UpdateMetrics
 
-ALL_METRICS = (BotMetrics, GW2Metrics, KeyMetrics, ComposerMetrics, UpdateMetrics)
+ALL_METRICS = (BotMetrics, GW2Metrics, KeyMetrics, ComposerMetrics, UpdateMetrics, AlertMetrics)
 MONITORING = Path(__file__).resolve().parents[1] / "monitoring"
 METRIC_RE = re.compile(r"\bgw2opt_[a-z0-9_]+")
 SUFFIXES = {
