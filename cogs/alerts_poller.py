@@ -111,6 +111,8 @@ class AlertPoller:
         self.pacer = pacer
         self._team_match: dict[int, tuple[str, str]] = {}
         self._seen_this_run: set[str] = set()
+        # Matches whose data was missing (error or stale) at a poll and not fresh since.
+        self._down: set[str] = set()
         self._guilds: dict[str, tuple[str, str]] = {}
         self._in_flight: set[asyncio.Task[Outcome]] = set()
         self._lock = asyncio.Lock()
@@ -131,6 +133,7 @@ class AlertPoller:
             }
             self.metrics.matches_fetched.set(len(fresh))
             records = await self._derive(list(fresh.values()), now)
+            self._down = (self._down | self._missing(teams)) - {m.id for m in fresh.values()}
             await self.repository.record_poll(records, now)
             derived = sum(len(r.events) for r in records)
             horizon = await self.repository.last_event_id()
@@ -184,6 +187,17 @@ class AlertPoller:
         await fetch_in_order(plan.unknown)
         return results
 
+    def _missing(self, teams: Mapping[int, TeamResult]) -> set[str]:
+        """Matches (as last known) of the teams that got no fresh data in this poll."""
+        missing: set[str] = set()
+        for team_id, result in teams.items():
+            known = self._team_match.get(team_id)
+            if known is None or isinstance(result, NotFoundError):
+                continue
+            if isinstance(result, GW2APIError) or result.stale:
+                missing.add(known[0])
+        return missing
+
     def _known_match(self, team_id: int) -> str | None:
         known = self._team_match.get(team_id)
         return known[0] if known else None
@@ -214,7 +228,11 @@ class AlertPoller:
                 continue
             changes = diff(previous.snapshot, current, now=now)
             events: list[AlertEvent] = []
-            if now - previous.seen_at > CATCH_UP_AFTER:
+            # Only a real gap (offline, or no data) is summarised; a slow poll of many channels
+            # is not a gap: its changes are still told one by one.
+            if now - previous.seen_at > CATCH_UP_AFTER and (
+                first_this_run or match_id in self._down
+            ):
                 reason: Literal["offline", "outage"] = "offline" if first_this_run else "outage"
                 summary = catch_up(changes, reason=reason, now=now)
                 events += [summary] if summary is not None else []

@@ -464,3 +464,16 @@ async def test_the_cogs_share_one_discord_pacer(world: World) -> None:
         updates: Any = app.bot.get_cog("Updates")
         assert updates.pacer is alerts(app).poller.pacer
         assert updates.pacer is app.bot.services.discord_pacer
+
+
+async def test_a_slow_poll_is_no_gap_its_changes_are_told_one_by_one(world: World) -> None:
+    keep = world.ours("Keep")
+    async with bot(world) as app:
+        await baseline(world, app, reminders=False)
+        cog = alerts(app)
+        assert cog._task is not None
+        cog._task.cancel()  # this test needs polls exactly where it puts them
+        world.match.flip(keep.id, world.enemy())
+        await next_poll(world, app, 5 * 60)  # as if the last poll took 5 minutes
+        assert len(posts(world)) == 1
+        assert "lost to" in posts(world)[0].content
