@@ -30,7 +30,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 import discord
@@ -45,16 +45,7 @@ from cogs.alerts_render import (
     outage_note,
     render_batch,
 )
-from services.alerts import (
-    REMINDER_GRACE,
-    AlertEvent,
-    AlertMetrics,
-    catch_up,
-    colour_of,
-    diff,
-    reminders_between,
-    snapshot,
-)
+from services.alerts import AlertEvent, AlertMetrics, LastSeen, colour_of, derive
 from services.gw2 import Fetched, GW2APIError, NotFoundError, UnavailableError
 from services.gw2.models import COLOURS, Match
 from services.teams import team_name
@@ -65,8 +56,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# A stored snapshot older than this is not diffed event by event: its changes become one line.
-CATCH_UP_AFTER = timedelta(minutes=3)
 GW2_BUDGET = 10.0
 GUILD_BUDGET = 2.0
 DELIVERY_CONCURRENCY = 32
@@ -219,30 +208,20 @@ class AlertPoller:
         records: list[PollRecord] = []
         for match in matches:
             match_id, start = match_key(match)
-            current = snapshot(match)
-            previous = stored.get(match_id)
-            first_this_run = match_id not in self._seen_this_run
+            last = stored.get(match_id)
+            derived = derive(
+                match,
+                start,
+                LastSeen(last.start_time, last.snapshot, last.seen_at) if last else None,
+                now=now,
+                first_look=match_id not in self._seen_this_run,
+                had_no_data=match_id in self._down,
+            )
             self._seen_this_run.add(match_id)
-            if previous is None or previous.start_time != start:
-                records.append(PollRecord(match_id, start, current, ()))  # baseline
-                continue
-            changes = diff(previous.snapshot, current, now=now)
-            events: list[AlertEvent] = []
-            # Only a real gap (offline, or no data) is summarised; a slow poll of many channels
-            # is not a gap: its changes are still told one by one.
-            if now - previous.seen_at > CATCH_UP_AFTER and (
-                first_this_run or match_id in self._down
-            ):
-                reason: Literal["offline", "outage"] = "offline" if first_this_run else "outage"
-                summary = catch_up(changes, reason=reason, now=now)
-                events += [summary] if summary is not None else []
-            else:
-                events += await self._with_guild_names(changes)
-            after = max(previous.seen_at, now - REMINDER_GRACE)
-            events += reminders_between(match, after, now)
+            events = await self._with_guild_names(derived.changes) + derived.others
             for event in events:
                 self.metrics.events.labels(kind=event.kind).inc()
-            records.append(PollRecord(match_id, start, current, events))
+            records.append(PollRecord(match_id, start, derived.snapshot, events))
         return records
 
     async def _with_guild_names(self, events: list[AlertEvent]) -> list[AlertEvent]:
@@ -467,4 +446,4 @@ def _nonce(channel_id: int, horizon: int, subscription_ids: Sequence[int]) -> st
     return hashlib.sha256(seed.encode()).hexdigest()[:25]
 
 
-__all__ = ["CATCH_UP_AFTER", "AlertPoller", "PollReport"]
+__all__ = ["AlertPoller", "PollReport"]

@@ -1,5 +1,6 @@
 """Live WvW alerts, the pure parts: match diffs, reminders, filters and metrics."""
 
+from .derive import CATCH_UP_AFTER, Derived, LastSeen, derive
 from .events import (
     ALERT_EVENT,
     ALERT_OBJECTIVE_TYPES,
@@ -25,6 +26,7 @@ from .reminders import REMINDER_GRACE, reminders_between
 __all__ = [
     "ALERT_EVENT",
     "ALERT_OBJECTIVE_TYPES",
+    "CATCH_UP_AFTER",
     "MAP_TYPES",
     "MATCH_SNAPSHOT",
     "REMINDER_GRACE",
@@ -32,11 +34,14 @@ __all__ = [
     "AlertFilter",
     "AlertMetrics",
     "CatchUpReason",
+    "Derived",
+    "LastSeen",
     "MatchSnapshot",
     "ObjectiveState",
     "Scope",
     "catch_up",
     "colour_of",
+    "derive",
     "diff",
     "held_for",
     "pings_role",

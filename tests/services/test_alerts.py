@@ -8,10 +8,12 @@ from typing import Any
 from services.alerts import (
     AlertEvent,
     AlertFilter,
+    LastSeen,
     MatchSnapshot,
     ObjectiveState,
     catch_up,
     colour_of,
+    derive,
     diff,
     pings_role,
     reminders_between,
@@ -207,3 +209,38 @@ def test_events_survive_their_json_form() -> None:
     summary = catch_up([flip("Red", "Blue")], reason="outage", now=NOW)
     assert summary is not None
     assert AlertEvent.model_validate_json(summary.model_dump_json()) == summary
+
+
+def test_derive_a_new_match_or_a_new_week_is_a_baseline() -> None:
+    game = match()
+    assert derive(game, "w1", None, now=NOW, first_look=True, had_no_data=False).others == []
+    old = LastSeen("w0", snapshot(game), NOW)
+    result = derive(game, "w1", old, now=NOW, first_look=False, had_no_data=False)
+    assert result.changes == []
+    assert result.others == []
+    assert result.snapshot == snapshot(game)
+
+
+def taken_by_blue() -> tuple[Match, LastSeen]:
+    before = match()
+    body = before.model_dump(mode="json")
+    body["maps"][0]["objectives"][0]["owner"] = "Blue"
+    return MATCH.validate_python(body), LastSeen("w1", snapshot(before), NOW)
+
+
+def test_derive_tells_changes_one_by_one_unless_there_was_a_real_gap() -> None:
+    later = NOW + timedelta(minutes=10)
+    game, last = taken_by_blue()
+    slow = derive(game, "w1", last, now=later, first_look=False, had_no_data=False)
+    assert [e.kind for e in slow.changes] == ["flip"]
+    offline = derive(game, "w1", last, now=later, first_look=True, had_no_data=False)
+    assert offline.changes == []
+    assert [(e.kind, e.reason, len(e.changes)) for e in offline.others] == [
+        ("catch_up", "offline", 1)
+    ]
+    outage = derive(game, "w1", last, now=later, first_look=False, had_no_data=True)
+    assert [e.reason for e in outage.others] == ["outage"]
+    soon = derive(
+        game, "w1", last, now=NOW + timedelta(seconds=30), first_look=True, had_no_data=True
+    )
+    assert [e.kind for e in soon.changes] == ["flip"]
