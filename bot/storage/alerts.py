@@ -110,7 +110,8 @@ class AlertRepository:
         """Create or change the (channel, team) subscription; returns it and whether it is new.
 
         A changed subscription keeps its place in the event stream (no repeat, no new baseline);
-        a new one gets its baseline at the next poll. Raises :class:`AlertLimitError`."""
+        a new one, or one that was stopped, gets its baseline at the next poll. Raises
+        :class:`AlertLimitError`."""
         values = (
             alert_filter.scope,
             _join(alert_filter.objective_types),
@@ -145,6 +146,9 @@ class AlertRepository:
                 await tx.execute(
                     "UPDATE alert_subscriptions SET scope = ?, objective_types = ?, "
                     "map_types = ?, role_id = ?, reminders = ?, created_by = ?, enabled = 1, "
+                    # A stopped subscription starts again from a new baseline, not a backlog.
+                    "last_event_id = CASE WHEN enabled = 1 THEN last_event_id END, "
+                    "paused_since = CASE WHEN enabled = 1 THEN paused_since END, "
                     "last_error = NULL, disabled_at = NULL WHERE id = ?",
                     (*values, existing[0]),
                 )

@@ -85,3 +85,17 @@ async def test_events_every_subscription_has_had_are_purged(db: Database) -> Non
     await repository.advance([subscription_id], 2, NOW)
     assert await repository.purge_events(NOW - timedelta(days=1)) == 2
     assert [e.id for e in await repository.events_between(0, 10)] == [3]
+
+
+async def test_a_stopped_subscription_set_again_starts_from_a_new_baseline(db: Database) -> None:
+    repository = AlertRepository(db)
+    subscription_id = await subscribe(repository)
+    await repository.advance([subscription_id], 7, NOW)
+    await subscribe(repository)  # changed while running: keeps its place
+    assert (await repository.for_guild(1))[0].last_event_id == 7
+    await repository.disable([subscription_id], "the channel was deleted.", NOW)
+    await subscribe(repository)
+    again = (await repository.for_guild(1))[0]
+    assert again.enabled
+    assert again.last_event_id is None
+    assert again.last_error is None
