@@ -151,6 +151,11 @@ class Alerts(commands.GroupCog, group_name="alerts"):
         what = ", ".join(sorted(t.lower() for t in alert_filter.objective_types))
         where = ", ".join(MAP_NAMES[m] for m in MAP_TYPES if m in alert_filter.map_types)
         ping = f" {role.mention} is mentioned when we lose a keep or castle." if role else ""
+        if role and not role.mentionable and not target.permissions_for(guild.me).mention_everyone:
+            ping += (
+                " That role can't be mentioned by me yet: turn on \"Allow anyone to @mention "
+                'this role" in its settings, or the alert arrives without a ping.'
+            )
         start = "They start with the next change" if created else "Changed"
         await interaction.followup.send(
             f"Done: {target.mention} gets live alerts for **{name}** ({SCOPE_WORDS[scope]}: "

@@ -250,7 +250,9 @@ async def test_only_our_lost_keep_mentions_the_role_and_nothing_else_can_ping(
     role = world.discord.add_role(world.guild, "Scouts")
     keep, camp = world.ours("Keep"), world.ours("Camp")
     async with bot(world) as app:
-        await baseline(world, app, role=role, reminders=False)
+        reply = await subscribe(world, role=role, reminders=False)
+        assert "can't be mentioned by me yet" in reply.content  # the fake's roles: not mentionable
+        await alerts(app).poll()
 
         world.match.flip(camp.id, world.enemy())
         await next_poll(world, app)
