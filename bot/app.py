@@ -46,6 +46,7 @@ from .startup import (
     remove_generated_key,
 )
 from .storage import Database, MigrationError
+from .storage.alerts import AlertRepository
 from .storage.guilds import GuildSettingsRepository
 from .storage.keys import LinkedKeyStore, stored_ciphertexts
 from .storage.subscriptions import SubscriptionRepository
@@ -126,6 +127,7 @@ class Application:
             guild_settings=GuildSettingsRepository(db),
             keys=keys,
             subscriptions=SubscriptionRepository(db),
+            alerts=AlertRepository(db),
             key_checks=KeyRevalidator(keys, gw2, clock=self.clock, metrics=key_metrics),
             matches=MatchService(gw2, self.clock),
             mistral=None,

@@ -23,6 +23,7 @@ from services.keys import KeyVault
 from services.keys.revalidator import KeyRevalidator
 from services.matches import MatchService
 from services.mistral_status import MistralProbe
+from services.updates import RequestPacer, discord_pacer
 
 from . import __version__
 from .config import Settings
@@ -30,6 +31,7 @@ from .errors import ErrorAnswer, explain, send_error
 from .metrics import BotMetrics
 from .sentry import capture_exception
 from .storage import Database
+from .storage.alerts import AlertRepository
 from .storage.guilds import GuildSettingsRepository
 from .storage.keys import LinkedKey, LinkedKeyStore
 from .storage.subscriptions import SubscriptionRepository
@@ -44,6 +46,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.keys",
     "cogs.leak_guard",
     "cogs.key_revalidation",
+    "cogs.alerts",
     "cogs.compose",
     "cogs.settings",
     "cogs.updates",
@@ -66,6 +69,8 @@ class Services:
     guild_settings: GuildSettingsRepository
     keys: LinkedKeyStore
     subscriptions: SubscriptionRepository
+    # Live WvW alert subscriptions, their last seen objective states and events.
+    alerts: AlertRepository
     # Re-checks stored keys (background cycles and every command that uses a key).
     key_checks: KeyRevalidator[LinkedKey]
     # Live matches: fetch, analysis cache, frozen-data flag (used by /wvw, updates, /compose).
@@ -74,6 +79,8 @@ class Services:
     mistral: MistralComposer | None
     # Whether Mistral answers (/about): a cached model-list probe; None without MISTRAL_API_KEY.
     mistral_probe: MistralProbe | None = None
+    # Paces every cog's Discord requests under the bot's one global limit (50/s).
+    discord_pacer: RequestPacer = field(default_factory=discord_pacer)
     _metric_sets: dict[Callable[[CollectorRegistry], Any], Any] = field(default_factory=dict)
 
     def metric_set(self, factory: Callable[[CollectorRegistry], M]) -> M:

@@ -27,7 +27,14 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 # Where unexpected errors are counted (``errors`` label ``where``). Each series exists from start-up
 # at 0, so an alert on ``increase()`` sees the very first error (a series born at 1 has no
 # increase). Add a value here when code counts a new place.
-ERROR_PLACES = ("app_command", "component", "event", "key_revalidation", "update_loop")
+ERROR_PLACES = (
+    "alert_loop",
+    "app_command",
+    "component",
+    "event",
+    "key_revalidation",
+    "update_loop",
+)
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
 """Returns the reasons the process is not ready; an empty dict means ready."""

@@ -54,7 +54,6 @@ from services.matches import LiveMatch
 from services.updates import (
     GW2_BUDGET,
     WORLDS_BUDGET,
-    RequestPacer,
     UpdateMetrics,
     WeekResult,
     content_hash,
@@ -75,10 +74,6 @@ WEEK_RESULTS_KEPT = timedelta(days=30)
 # Between cycles the loop sleeps until the next due subscription, within these bounds (seconds).
 MIN_SLEEP = 1.0
 MAX_SLEEP = 300.0
-# Discord allows 50 requests/s per bot; the rest is headroom for everything else the bot sends.
-DISCORD_REQUESTS_PER_SECOND = 48.0
-# Two tokens let the pacer catch up after a scheduling hiccup and still stay within 50 per second.
-DISCORD_BURST = 2.0
 DELIVERY_CONCURRENCY = 32
 DELIVERY_TIMEOUT = 120.0  # real seconds for one channel, 429 waits included
 
@@ -129,7 +124,7 @@ class Updates(commands.Cog):
         self.clock = bot.services.clock
         self.subscriptions = bot.services.subscriptions
         self.metrics = bot.services.metric_set(UpdateMetrics)
-        self.pacer = RequestPacer(rate=DISCORD_REQUESTS_PER_SECOND, burst=DISCORD_BURST)
+        self.pacer = bot.services.discord_pacer  # shared: Discord's limit is per bot
         self._cycle_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

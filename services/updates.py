@@ -264,6 +264,17 @@ class RequestPacer:
             await self._sleep(delay)
 
 
+# Discord allows 50 requests/s per bot; the rest is headroom for everything else the bot sends.
+DISCORD_REQUESTS_PER_SECOND = 48.0
+# Two tokens let the pacer catch up after a scheduling hiccup and still stay within 50 per second.
+DISCORD_BURST = 2.0
+
+
+def discord_pacer() -> RequestPacer:
+    """The process's one pacer for Discord requests (the global limit is per bot, not per cog)."""
+    return RequestPacer(rate=DISCORD_REQUESTS_PER_SECOND, burst=DISCORD_BURST)
+
+
 # ------------------------------------------------------------------------------ metrics
 DeliveryAction = Literal["post", "edit", "week_result", "stale_note", "admin_dm"]
 DeliveryOutcome = Literal[
@@ -356,6 +367,7 @@ __all__ = [
     "UpdateMode",
     "WeekResult",
     "content_hash",
+    "discord_pacer",
     "fetch_plan",
     "is_new_week",
     "match_key",

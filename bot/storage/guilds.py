@@ -101,6 +101,7 @@ class GuildSettingsRepository:
             guild_ids = [row["guild_id"] for row in rows]
             for guild_id in guild_ids:
                 await tx.execute("DELETE FROM update_subscriptions WHERE guild_id = ?", (guild_id,))
+                await tx.execute("DELETE FROM alert_subscriptions WHERE guild_id = ?", (guild_id,))
                 await tx.execute("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,))
         return guild_ids
 

@@ -1,0 +1,220 @@
+"""Pure renderers of the live alerts (values in, text/embed out).
+
+One message per channel per poll: :func:`render_batch` turns every block (one per subscription
+of the channel) into the message text and says which roles it may mention. Text is used rather
+than an embed because a role mention in an embed does not ping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import discord
+
+from bot.storage.alerts import AlertSubscription
+from cogs.common.formatting import COLOUR_MARKS, MAP_NAMES, MAP_SHORT_NAMES, format_duration
+from cogs.wvw_render import match_title, objective_type_name
+from services.alerts import AlertEvent, AlertFilter, held_for, pings_role
+from services.teams import team_name
+from services.updates import stale_since_text
+
+MESSAGE_LIMIT = 2000
+ALERTS_COLOUR = discord.Colour(0xB4232B)
+SCOPE_WORDS = {"ours": "our objectives", "match": "the whole match"}
+OWNER_COLOUR = {"Red": "red", "Blue": "blue", "Green": "green"}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertBlock:
+    """What one subscription gets in this poll's message for its channel."""
+
+    team_id: int
+    match_id: str | None
+    colour: str | None
+    events: Sequence[AlertEvent]
+    alert_filter: AlertFilter
+    role_id: int | None = None
+    colour_names: Mapping[str, str] = field(default_factory=dict)
+    notes: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedBatch:
+    content: str
+    role_ids: tuple[int, ...]
+
+
+def render_batch(
+    blocks: Sequence[AlertBlock], objective_names: Mapping[str, str]
+) -> RenderedBatch | None:
+    """The channel's message, or ``None`` when no block has anything to say."""
+    sections: list[list[str]] = []
+    roles: list[int] = []
+    for block in blocks:
+        lines = list(block.notes)
+        lines += [
+            event_line(e, block, objective_names)
+            for e in block.events
+            if block.alert_filter.wants(e, block.colour)
+        ]
+        if not lines:
+            continue
+        pings = any(
+            pings_role(e, block.colour) and block.alert_filter.wants(e, block.colour)
+            for e in block.events
+        )
+        if block.role_id is not None and pings and block.role_id not in roles:
+            roles.append(block.role_id)
+        sections.append([block_title(block), *lines])
+    if not sections:
+        return None
+    head = [f"<@&{r}> our keep or castle fell!" for r in roles]
+    return RenderedBatch(_fit(head, sections), tuple(roles))
+
+
+def block_title(block: AlertBlock) -> str:
+    name = team_name(block.team_id) or f"team {block.team_id}"
+    where = f" · {match_title(block.match_id)}" if block.match_id else ""
+    mark = COLOUR_MARKS.get(block.colour or "", "")
+    return f"**WvW alerts — {mark} {name}**{where}".replace("  ", " ")
+
+
+def event_line(event: AlertEvent, block: AlertBlock, objective_names: Mapping[str, str]) -> str:
+    """One line per event, in the players' words."""
+    if event.kind == "reset_reminder":
+        reset_at = event.at + timedelta(minutes=event.minutes_left or 0)
+        return (
+            f"⏰ Weekly reset in {_minutes(event.minutes_left)} "
+            f"({discord.utils.format_dt(reset_at, 't')})"
+        )
+    if event.kind == "skirmish_reminder":
+        standing = event.standing or {}
+        ranked = sorted(standing.items(), key=lambda item: item[1], reverse=True)
+        scores = " · ".join(
+            f"{COLOUR_MARKS.get(c, '')} {_colour_name(c, block)} {s:,}" for c, s in ranked
+        )
+        return f"⏰ Skirmish {event.skirmish} ends in {_minutes(event.minutes_left)}: {scores}"
+    if event.kind == "catch_up":
+        count = block.alert_filter.count_wanted(event.changes, block.colour)
+        plural = "change" if count == 1 else "changes"
+        if event.reason == "outage":
+            return f"↻ While the GW2 API was down: {count} {plural} (not listed one by one)."
+        return f"↻ While offline: {count} {plural} (not listed one by one)."
+    where = objective_label(event, objective_names)
+    if event.kind == "flip":
+        new = OWNER_COLOUR.get(event.owner or "", "")
+        old = OWNER_COLOUR.get(event.previous_owner or "", "")
+        held = held_for(event)
+        held_text = f" after {format_duration(held)}" if held is not None else ""
+        if old and old == block.colour:
+            lead = "🚨" if pings_role(event, block.colour) else "⚠"
+            return f"{lead} {where} lost to {_side(new, block)}{held_text}"
+        if new and new == block.colour:
+            source = f" from {_side(old, block)}{held_text}" if old else ""
+            return f"✅ {where} taken{source}"
+        return f"🔁 {where}: {_side(new, block)} took it from {_side(old, block)}{held_text}"
+    if event.kind == "claim":
+        return f"🏳 {where} claimed by {_guild(event)}"
+    if event.kind == "unclaim":
+        return f"🏳 {where} no longer claimed by {_guild(event)}"
+    # The one kind left: an upgrade tier reached.
+    return f"⬆ {where} reached tier {event.tier}"
+
+
+def objective_label(event: AlertEvent, objective_names: Mapping[str, str]) -> str:
+    name = objective_names.get(event.objective_id or "", event.objective_id or "objective")
+    kind = objective_type_name(event.objective_type or "")
+    where = MAP_SHORT_NAMES.get(event.map_type or "", event.map_type or "")
+    return f"**{discord.utils.escape_markdown(name)}** ({where} {kind.lower()})"
+
+
+def outage_note(since: datetime) -> str:
+    return (
+        f"⚠ The GW2 API is not answering — alerts paused since {stale_since_text(since)}. "
+        "They resume by themselves when it is back."
+    )
+
+
+RESUMED_NOTE = "✅ The GW2 API answers again — alerts resumed."
+
+
+def admin_dm(guild_name: str, channel_label: str, reason: str) -> str:
+    """What the admin who set up a stopped alert subscription is told (once)."""
+    return (
+        f"I stopped posting WvW alerts in {channel_label} on **{guild_name}**: {reason} "
+        "Fix it, then run `/alerts set` there again to restart them."
+    )
+
+
+def render_alert_list(
+    subscriptions: Sequence[AlertSubscription], *, guild_name: str, limit: int
+) -> discord.Embed:
+    """``/alerts show``: every alert subscription of the server and its filters."""
+    embed = discord.Embed(title=f"WvW alerts — {guild_name}"[:256], colour=ALERTS_COLOUR)
+    if not subscriptions:
+        embed.description = "No alerts yet. Add one with `/alerts set`."
+        return embed
+    embed.description = f"{len(subscriptions)} of {limit} alert subscriptions."
+    for subscription in subscriptions[:25]:
+        name = team_name(subscription.team_id) or f"team {subscription.team_id}"
+        lines = [
+            f"In <#{subscription.channel_id}> · {SCOPE_WORDS[subscription.scope]}",
+            "Types: " + ", ".join(sorted(subscription.objective_types)),
+            "Maps: " + ", ".join(MAP_NAMES.get(m, m) for m in sorted(subscription.map_types)),
+            f"Reminders: {'on' if subscription.reminders else 'off'}"
+            + (f" · pings <@&{subscription.role_id}>" if subscription.role_id else ""),
+        ]
+        if not subscription.enabled:
+            lines.append(f"**Stopped:** {subscription.last_error or 'unknown reason'}")
+        elif subscription.paused_since is not None:
+            lines.append("Paused: the GW2 API is not answering.")
+        embed.add_field(name=name[:256], value="\n".join(lines)[:1024], inline=False)
+    return embed
+
+
+# ------------------------------------------------------------------------------ helpers
+def _fit(head: list[str], sections: list[list[str]]) -> str:
+    """Join within Discord's 2,000 characters; what does not fit is counted, not cut mid-line."""
+    lines = [*head]
+    left = sum(len(section) - 1 for section in sections)
+    for section in sections:
+        if lines:
+            lines.append("")
+        lines.append(section[0])
+        for line in section[1:]:
+            tail = f"… and {left} more"
+            if len("\n".join([*lines, line, tail])) > MESSAGE_LIMIT:
+                lines.append(tail)
+                return "\n".join(lines)
+            lines.append(line)
+            left -= 1
+    return "\n".join(lines)
+
+
+def _minutes(minutes: int | None) -> str:
+    if minutes is None:
+        return "a moment"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} h"
+    return f"{minutes} min"
+
+
+def _colour_name(colour: str, block: AlertBlock) -> str:
+    name = block.colour_names.get(colour)
+    return discord.utils.escape_markdown(name) if name else colour.title()
+
+
+def _side(colour: str, block: AlertBlock) -> str:
+    if not colour:
+        return "nobody"
+    return f"{COLOUR_MARKS.get(colour, '')} {_colour_name(colour, block)}"
+
+
+def _guild(event: AlertEvent) -> str:
+    if event.guild_name:
+        name = discord.utils.escape_mentions(discord.utils.escape_markdown(event.guild_name))
+        tag = discord.utils.escape_mentions(discord.utils.escape_markdown(event.guild_tag or ""))
+        return f"**{name}** [{tag}]" if tag else f"**{name}**"
+    return "a guild"
