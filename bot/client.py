@@ -38,6 +38,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.about",
     "cogs.account",
     "cogs.compose",
+    "cogs.roles",
     "cogs.settings",
     "cogs.updates",
     "cogs.wvw",
@@ -105,7 +106,8 @@ class GW2Bot(commands.Bot):
     ) -> None:
         intents = discord.Intents.default()
         intents.presences = False
-        intents.members = False
+        # Only strict verified roles (/roles options strict) need the member list.
+        intents.members = services.settings.security.roles_strict_mode_enabled
         intents.typing = False
         # Only the leak guard reads message text; without it the privileged intent is not asked.
         intents.message_content = services.settings.security.leak_guard_enabled

@@ -170,6 +170,7 @@ class AccountCog(commands.Cog, name="Account"):
                 f"You have no linked account called “{render.plain(account, limit=60)}”. "
                 "/key info lists yours."
             )
+        self.bot.dispatch("gw2_key_changed", interaction.user.id)
         await interaction.response.send_message(
             f"Now using **{render.plain(switched.account_name)}**.", ephemeral=True
         )
@@ -201,6 +202,7 @@ class AccountCog(commands.Cog, name="Account"):
                 self._forget_cache(item)
             removed = await store.remove_all(user_id)
             self._pending.pop(user_id, None)
+            self.bot.dispatch("gw2_key_changed", user_id)
             await interaction.response.send_message(
                 f"Done: I forgot you. {removed} linked account(s) and everything cached from "
                 "them are deleted.",
@@ -222,6 +224,7 @@ class AccountCog(commands.Cog, name="Account"):
             target = found
         self._forget_cache(target)
         await store.remove(user_id, target.account_id)
+        self.bot.dispatch("gw2_key_changed", user_id)
         active = await store.active(user_id)
         after = (
             f" The bot now uses **{render.plain(active.account_name)}**."
@@ -400,6 +403,7 @@ class AccountCog(commands.Cog, name="Account"):
             now=self.clock.now(),
         )
         self._pending.pop(user_id, None)
+        self.bot.dispatch("gw2_key_changed", user_id)
         self.metrics.link_attempt("linked")
         log.info("User %d linked a key (%s)", user_id, parsed.kind)
         return LinkReply(embed=render.checklist_embed(check, linked=True))
