@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 AUDIT_REASON = "GW2Optimizer verification"
 UNKNOWN_MEMBER = 10007
+MEMBERS_KEPT = 256
 
 
 class DiscordMemberDirectory:
@@ -57,7 +58,11 @@ class DiscordMemberDirectory:
                 if error.code == UNKNOWN_MEMBER:
                     return None
                 raise
+        # Kept for the change and nickname that follow this read (a few, not the whole server).
+        self._members.pop((guild_id, user_id), None)
         self._members[(guild_id, user_id)] = member
+        while len(self._members) > MEMBERS_KEPT:
+            del self._members[next(iter(self._members))]
         return MemberView(
             role_ids=frozenset(role.id for role in member.roles),
             display=member.nick or member.global_name or member.name,
@@ -65,7 +70,7 @@ class DiscordMemberDirectory:
         )
 
     async def change_roles(self, guild_id: int, user_id: int, change: RoleChange) -> bool:
-        member = self._members.pop((guild_id, user_id), None)
+        member = self._members.get((guild_id, user_id))
         if member is None:
             return False
         try:

@@ -88,8 +88,13 @@ def place_bot_role_on_top(guild: FakeGuild) -> None:
     bot_role.position = max(r.position for r in guild.roles.values()) + 1
 
 
-def top_position(member: FakeMember) -> int:
-    return max((r.position for r in member.roles), default=0)
+def top_position(member: FakeMember) -> tuple[int, int]:
+    """The member's highest role as Discord orders roles: position, then the older role first."""
+    return max((rank(r) for r in member.roles), default=(0, 0))
+
+
+def rank(role: FakeRole) -> tuple[int, int]:
+    return (role.position, -role.id)
 
 
 class _MemberRoutes:
@@ -132,7 +137,7 @@ class _MemberRoutes:
                 raise MemberRouteError(404, 10011, "Unknown Role")
             if not compute_permissions(guild, bot) & MANAGE_ROLES:
                 raise MemberRouteError(403, 50013, "Missing Permissions")
-            if role.managed or role.id == guild.id or role.position >= top_position(bot):
+            if role.managed or role.id == guild.id or rank(role) >= top_position(bot):
                 raise MemberRouteError(403, 50013, "Missing Permissions")
         except MemberRouteError as error:
             return _error(error)
