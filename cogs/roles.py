@@ -15,35 +15,29 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.storage.roles import RoleRuleStore
 from cogs.team_options import resolve_team_option, team_autocomplete
 from services.errors import UserFacingError
 from services.gw2 import GW2APIError, NotFoundError
 from services.keys import CheckResult, is_outage
 from services.roles import (
     ConditionKind,
-    GuildRules,
     RoleRule,
-    RoleSyncer,
     SyncReport,
     check_new_rule,
     needs_of,
     plan_change,
-    sync_period,
 )
-from services.roles.sync import all_needs
 from services.teams import team_name
-from services.updates import RequestPacer
 
 from . import roles_render as render
-from .roles_directory import DiscordMemberDirectory, KeyStandingSource, can_manage_role
+from .roles_directory import can_manage_role
+from .roles_sync import RoleSyncRunner, Sleep
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
@@ -54,10 +48,7 @@ manage_server = app_commands.checks.has_permissions(manage_guild=True)
 GUILD_ID = re.compile(
     r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$", re.IGNORECASE
 )
-FIRST_PASS_DELAY_S = 60.0
-DISCORD_RATE = 40.0  # of Discord's 50 requests/s, leaving room for commands and updates
 Condition = Literal["verified", "wvw_guild", "guild_member", "wvw_team"]
-Sleep = Callable[[float], Awaitable[None]]
 
 
 @app_commands.guild_only()
@@ -66,22 +57,17 @@ class Roles(commands.GroupCog, group_name="roles"):
 
     def __init__(self, bot: GW2Bot, *, sleep: Sleep = asyncio.sleep) -> None:
         self.bot = bot
-        services = bot.services
-        self.store = RoleRuleStore(services.db)
-        self.pacer = RequestPacer(rate=DISCORD_RATE, burst=10)
-        self.directory = DiscordMemberDirectory(bot, self.pacer)
-        self.source = KeyStandingSource(services.keys, services.gw2)
-        self.syncer = RoleSyncer(self.directory, self.source, clock=services.clock)
-        self._sleep = sleep
-        self._rules: dict[int, GuildRules] | None = None
-        self._known_members: set[tuple[int, int]] = set()
+        self.runner = RoleSyncRunner(bot, sleep=sleep)
+        self.store = self.runner.store
+        self.directory = self.runner.directory
+        self.source = self.runner.source
         self._guild_labels: dict[str, str] = {}
         self._task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         super().__init__()
 
     async def cog_load(self) -> None:
-        self._task = asyncio.create_task(self._schedule(), name="role-sync")
+        self._task = asyncio.create_task(self.runner.run_schedule(), name="role-sync")
 
     async def cog_unload(self) -> None:
         tasks = [t for t in (self._task, *self._background) if t is not None]
@@ -241,7 +227,7 @@ class Roles(commands.GroupCog, group_name="roles"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         if not await self.store.rules(guild.id):
             raise UserFacingError(render.NO_RULES)
-        report, members = await self.sync_guild(guild.id, force_read=True)
+        report, members = await self.runner.sync_guild(guild.id, force_read=True)
         await interaction.followup.send(
             render.sync_summary(report, members=members), ephemeral=True
         )
@@ -281,143 +267,31 @@ class Roles(commands.GroupCog, group_name="roles"):
 
     @commands.Cog.listener()
     async def on_gw2_key_changed(self, user_id: int) -> None:
-        """A key was linked, removed or switched: find the user's servers and sync them now."""
-        rules = await self._all_rules()
-        for guild_id in rules:
-            if (guild_id, user_id) not in self._known_members:
-                await self._probe(guild_id, user_id)
-        self.syncer.forget(user_id=user_id)
-        await self.syncer.sync_users([user_id], self._guilds_of, on_not_member=self._not_member)
+        """A key was linked, removed or switched: sync that user in every server with rules."""
+        await self.runner.key_changed(user_id)
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction[GW2Bot]) -> None:
         """A member who uses any command in a server with rules is known to be there."""
-        guild_id = interaction.guild_id
-        if guild_id is None or (guild_id, interaction.user.id) in self._known_members:
-            return
-        if guild_id in await self._all_rules():
-            await self._remember(guild_id, [interaction.user.id])
+        if interaction.guild_id is not None:
+            await self.runner.seen(interaction.guild_id, interaction.user.id)
 
-    # Sync --------------------------------------------------------------------------------------
-
-    async def sync_guild(
-        self, guild_id: int, *, force_read: bool = False
-    ) -> tuple[SyncReport, int]:
-        """Find this server's linked members, then sync them (and strip strict-mode roles)."""
-        linked = await self.store.linked_user_ids()
-        for user_id in linked:
-            if (guild_id, user_id) not in self._known_members:
-                await self._probe(guild_id, user_id)
-        members = [u for u in await self.store.members_of(guild_id) if u in set(linked)]
-        rules = (await self._all_rules()).get(guild_id)
-
-        async def only_here(user_id: int) -> Sequence[GuildRules]:
-            return [rules] if rules is not None else []
-
-        report = await self.syncer.sync_users(
-            members, only_here, on_not_member=self._not_member, force_read=force_read
-        )
-        if rules is not None and rules.strict:
-            report.removed += await self._strip_unlinked(rules, set(linked))
-        return report, len(members)
-
-    async def sync_all(self, period_s: float = 0.0) -> SyncReport:
-        """One scheduled pass over every known member of every server with rules."""
-        self._rules = None
-        rules = await self._all_rules()
-        memberships = await self.store.memberships()
-        users = sorted(memberships)
-        requests = all_needs(rules.values()).requests
-        report = await self.syncer.run_period(
-            users, self._guilds_of, period_s, on_not_member=self._not_member
-        )
-        linked = set(await self.store.linked_user_ids())
-        for guild_rules in rules.values():
-            if guild_rules.strict:
-                report.removed += await self._strip_unlinked(guild_rules, linked)
-        log.info(
-            "Role sync pass: %d users (%d GW2 request(s) each at most), %d added, %d removed",
-            report.users,
-            requests,
-            report.added,
-            report.removed,
-        )
+    async def sync_all(self) -> SyncReport:
+        """One pass over everyone, at once (the schedule spreads it over the period)."""
+        report: SyncReport = await self.runner.sync_all()
         return report
 
-    async def _schedule(self) -> None:
-        await self.bot.wait_until_ready()
-        await self._sleep(FIRST_PASS_DELAY_S)
-        while not self.bot.is_closed():
-            memberships = await self.store.memberships()
-            needs = all_needs((await self._all_rules(reload=True)).values())
-            period = sync_period(len(memberships), max(1, needs.requests))
-            started = self.bot.services.clock.monotonic()
-            try:
-                await self.sync_all(period)
-            except Exception:
-                log.exception("Role sync pass failed")
-                self.bot.services.metrics.errors.labels(where="role_sync").inc()
-            elapsed = self.bot.services.clock.monotonic() - started
-            await self._sleep(max(60.0, period - elapsed))
-
-    async def _strip_unlinked(self, rules: GuildRules, linked: set[int]) -> int:
-        """Strict mode: managed roles off members who never linked (needs the members intent)."""
-        guild = self.bot.get_guild(rules.guild_id)
-        if guild is None or not self.bot.intents.members:
-            return 0
-        managed = {rule.role_id for rule in rules.rules} - self.directory.unmanageable(guild.id)
-        removed = 0
-        for member in guild.members:
-            if member.bot or member.id in linked:
-                continue
-            held = [role for role in member.roles if role.id in managed]
-            for role in held:
-                await self.pacer.acquire()
-                try:
-                    await member.remove_roles(role, reason="GW2Optimizer verification")
-                    removed += 1
-                except discord.HTTPException as error:
-                    log.info("Strict mode: could not remove a role (HTTP %s)", error.status)
-        return removed
-
     async def _rules_changed(self, guild_id: int) -> None:
-        self._rules = None
-        self.syncer.forget(guild_id=guild_id)
+        self.runner.rules_changed(guild_id)
         task = asyncio.create_task(self._sync_quietly(guild_id), name=f"role-sync-{guild_id}")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
     async def _sync_quietly(self, guild_id: int) -> None:
         try:
-            await self.sync_guild(guild_id)
+            await self.runner.sync_guild(guild_id)
         except Exception:
             log.exception("Role sync after a rule change failed")
-
-    async def _all_rules(self, *, reload: bool = False) -> dict[int, GuildRules]:
-        if self._rules is None or reload:
-            self._rules = await self.store.all_guild_rules()
-        return self._rules
-
-    async def _guilds_of(self, user_id: int) -> Sequence[GuildRules]:
-        rules = await self._all_rules()
-        return [rules[g] for g in await self.store.guilds_of(user_id) if g in rules]
-
-    async def _probe(self, guild_id: int, user_id: int) -> None:
-        """Fetch the member by id: no privileged intent needed to learn they are there."""
-        try:
-            view = await self.directory.member(guild_id, user_id)
-        except (LookupError, discord.HTTPException):
-            return
-        if view is not None:
-            await self._remember(guild_id, [user_id])
-
-    async def _remember(self, guild_id: int, user_ids: Sequence[int]) -> None:
-        await self.store.add_members(guild_id, user_ids, self.bot.services.clock.now())
-        self._known_members.update((guild_id, u) for u in user_ids)
-
-    async def _not_member(self, guild_id: int, user_id: int) -> None:
-        self._known_members.discard((guild_id, user_id))
-        await self.store.remove_member(guild_id, user_id)
 
     # Values ------------------------------------------------------------------------------------
 

@@ -134,15 +134,24 @@ class RoleSyncer:
         guilds_of: GuildsOf,
         *,
         on_not_member: NotMember | None = None,
+        on_member: NotMember | None = None,
         force_read: bool = False,
     ) -> SyncReport:
-        """One pass over ``user_ids`` in batches (a scheduled pass spreads them: ``run_period``)."""
+        """One pass over ``user_ids`` in batches (a scheduled pass spreads them: ``run_period``).
+
+        ``on_member`` / ``on_not_member`` hear who Discord said is (not) in a server, so a read
+        made for the sync doubles as the membership probe.
+        """
         report = SyncReport()
         for start in range(0, len(user_ids), BATCH):
             batch = user_ids[start : start + BATCH]
             report.merge(
                 await self._sync_batch(
-                    batch, guilds_of, on_not_member=on_not_member, force_read=force_read
+                    batch,
+                    guilds_of,
+                    on_not_member=on_not_member,
+                    on_member=on_member,
+                    force_read=force_read,
                 )
             )
         return report
@@ -176,6 +185,7 @@ class RoleSyncer:
         guilds_of: GuildsOf,
         *,
         on_not_member: NotMember | None,
+        on_member: NotMember | None = None,
         force_read: bool = False,
     ) -> SyncReport:
         report = SyncReport(users=len(user_ids))
@@ -216,6 +226,7 @@ class RoleSyncer:
                         allow_removals=not outage,
                         report=report,
                         on_not_member=on_not_member,
+                        on_member=on_member,
                         force_read=force_read,
                     )
 
@@ -231,6 +242,7 @@ class RoleSyncer:
         allow_removals: bool,
         report: SyncReport,
         on_not_member: NotMember | None,
+        on_member: NotMember | None,
         force_read: bool,
     ) -> None:
         if not guild.rules or not standing.certain:
@@ -269,6 +281,8 @@ class RoleSyncer:
             if on_not_member is not None:
                 await on_not_member(guild.guild_id, user_id)
             return
+        if on_member is not None:
+            await on_member(guild.guild_id, user_id)
         change = plan_change(
             guild.rules,
             standing,

@@ -229,7 +229,6 @@ async def test_preview_warns_about_a_role_moved_above_the_bot_and_changes_nothin
             {"guild_id": str(world.guild.id), "role": world.dragons_role.to_payload()},
         )
         world.alice.roles = [r for r in world.alice.roles if r is not world.vigil_role]
-        world.cog.syncer.forget()
         before = len(role_requests(world.discord))
         handle = await world.discord.slash(world.admin, "roles preview")
         text = (await handle.wait_final_message()).all_text()
