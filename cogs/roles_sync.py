@@ -47,6 +47,7 @@ class RoleSyncRunner:
         # tests call ``sync_all`` directly, while their clocks advance on every sleep.
         self._sleep = sleep
         self._rules: dict[int, GuildRules] | None = None
+        self._generation = 0  # bumped by every rule change, so a slow read can't cache old rules
         self._known_members: set[tuple[int, int]] = set()
 
     # Triggers ----------------------------------------------------------------------------------
@@ -132,14 +133,20 @@ class RoleSyncRunner:
 
     def rules_changed(self, guild_id: int) -> None:
         self._rules = None
+        self._generation += 1
         self.syncer.forget(guild_id=guild_id)
 
     # Helpers -----------------------------------------------------------------------------------
 
     async def all_rules(self, *, reload: bool = False) -> dict[int, GuildRules]:
-        if self._rules is None or reload:
-            self._rules = await self.store.all_guild_rules()
-        return self._rules
+        if self._rules is not None and not reload:
+            return self._rules
+        while True:
+            generation = self._generation
+            rules = await self.store.all_guild_rules()
+            if generation == self._generation:  # no rule changed while it was read
+                self._rules = rules
+                return rules
 
     async def _guilds_of(self, user_id: int) -> Sequence[GuildRules]:
         rules = await self.all_rules()
