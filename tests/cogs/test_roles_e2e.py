@@ -23,7 +23,7 @@ from tests.fakes.discord_members import (
 )
 from tests.fakes.discord_payloads import DEFAULT_BOT_PERMISSIONS
 from tests.fakes.gw2_api import FakeGW2API, Fault, InstantClock
-from tests.harness import running_bot
+from tests.harness import make_settings, running_bot
 
 EXTENSIONS = ("cogs.about", "cogs.account", "cogs.roles")
 VIGIL = "4FB44673-C2CF-E611-80D3-AC162DC085C0"
@@ -66,7 +66,7 @@ class World:
 
 
 @asynccontextmanager
-async def roles_world(tmp_path: Path, **settings: Any) -> AsyncIterator[World]:
+async def roles_world(tmp_path: Path, *, strict: bool = False) -> AsyncIterator[World]:
     clock = InstantClock()
     async with FakeDiscord() as discord_fake, FakeGW2API() as gw2_fake:
         gw2_fake.add_guild(VIGIL, "Vigil Vanguard", "VV")
@@ -82,8 +82,10 @@ async def roles_world(tmp_path: Path, **settings: Any) -> AsyncIterator[World]:
         place_bot_role_on_top(guild)
         above = discord_fake.add_role(guild, "Council")
         above.position = 50  # above the bot's role
+        settings = make_settings(discord_fake, tmp_path, gw2=gw2_fake)
+        settings.security.roles_strict_mode_enabled = strict
         async with running_bot(
-            discord_fake, tmp_path, gw2=gw2_fake, clock=clock, extensions=EXTENSIONS, **settings
+            discord_fake, tmp_path, settings=settings, clock=clock, extensions=EXTENSIONS
         ) as app:
             yield World(
                 discord_fake,
@@ -294,3 +296,38 @@ async def test_the_nickname_suffix_names_the_account_and_spares_the_owner(tmp_pa
         for r in world.discord.requests
         if r.method == "PATCH" and "/members/" in r.path and str(owner.id) in r.path
     ]
+
+
+async def test_strict_mode_is_refused_without_the_members_intent(tmp_path: Path) -> None:
+    async with roles_world(tmp_path) as world:
+        assert world.app.bot is not None
+        assert world.app.bot.intents.members is False
+        handle = await world.discord.slash(world.admin, "roles options", {"strict": True})
+        text = (await handle.wait_final_message()).all_text()
+        options = await world.cog.store.options(world.guild.id)
+    assert "Server Members intent" in text
+    assert "ROLES_STRICT_MODE_ENABLED" in text
+    assert options.strict is False
+
+
+async def test_strict_mode_strips_managed_roles_from_members_who_never_linked(
+    tmp_path: Path,
+) -> None:
+    async with roles_world(tmp_path, strict=True) as world:
+        assert world.app.bot is not None
+        assert world.app.bot.intents.members is True
+        bob = await world.discord.add_member_live(
+            world.guild, world.discord.add_user("Bob"), roles=[world.vigil_role, world.other_role]
+        )
+        await add_rule(world, world.vigil_role, "wvw_guild", VIGIL)
+        await link_alice(world)
+        await world.wait_alice_has(world.vigil_role)
+        assert world.vigil_role.id in roles_of(world.guild, bob.id)  # strict mode still off
+        handle = await world.discord.slash(world.admin, "roles options", {"strict": True})
+        await handle.wait_final_message()
+        await world.discord.wait_until(
+            lambda: world.vigil_role.id not in roles_of(world.guild, bob.id), "Bob to lose Vigil"
+        )
+        assert world.other_role.id in roles_of(world.guild, bob.id)
+        assert world.vigil_role.id in world.alice_roles()
+        assert_every_change_has_the_reason(world)
