@@ -54,7 +54,7 @@ class RoleSyncRunner:
 
     async def key_changed(self, user_id: int) -> SyncReport:
         rules = await self.all_rules()
-        self.syncer.forget(user_id=user_id)
+        self.syncer.key_changed(user_id)
 
         async def every_server(_user_id: int) -> Sequence[GuildRules]:
             return list(rules.values())

@@ -72,6 +72,7 @@ class SyncReport:
     refused: int = 0
     nicknames: int = 0
     unchanged: int = 0
+    superseded: int = 0  # users whose key changed during the pass (their own sync applies)
 
     def merge(self, other: SyncReport) -> None:
         for name in (
@@ -84,6 +85,7 @@ class SyncReport:
             "refused",
             "nicknames",
             "unchanged",
+            "superseded",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for result, count in other.checked_answers.items():
@@ -119,6 +121,13 @@ class RoleSyncer:
         self.known_ttl_s = known_ttl_s
         self.concurrency = concurrency
         self._known: dict[tuple[int, int], _Known] = {}
+        self._key_changes: dict[int, int] = {}
+
+    def key_changed(self, user_id: int) -> None:
+        """The user's key changed: forget their roles, and a pass that fetched their standing
+        before the change must not apply it (it would, say, give back roles after an unlink)."""
+        self._key_changes[user_id] = self._key_changes.get(user_id, 0) + 1
+        self.forget(user_id=user_id)
 
     def forget(self, guild_id: int | None = None, user_id: int | None = None) -> None:
         """Drop remembered roles (a rule changed, a member was seen changing, ...)."""
@@ -190,6 +199,7 @@ class RoleSyncer:
     ) -> SyncReport:
         report = SyncReport(users=len(user_ids))
         guild_lists = {user_id: await guilds_of(user_id) for user_id in user_ids}
+        stamps = {user_id: self._key_changes.get(user_id, 0) for user_id in user_ids}
         gate = asyncio.Semaphore(self.concurrency)
 
         async def standing_of(user_id: int) -> tuple[int, Standing, CheckResult | None]:
@@ -219,6 +229,9 @@ class RoleSyncer:
         async def apply(user_id: int, standing: Standing) -> None:
             async with gate:
                 for guild in guild_lists[user_id]:
+                    if self._key_changes.get(user_id, 0) != stamps[user_id]:
+                        report.superseded += 1
+                        return
                     await self._sync_member(
                         guild,
                         user_id,

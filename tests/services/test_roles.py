@@ -283,3 +283,24 @@ async def test_a_scheduled_period_spreads_users_over_the_period() -> None:
     report = await task
     assert first == 20  # one batch of five, 100 s apart
     assert report.added == 100
+
+
+async def test_a_pass_does_not_apply_a_standing_fetched_before_the_key_changed() -> None:
+    guild = GuildRules(1, RULES[:1])
+    directory = FakeDirectory({(1, 7): set()})
+    source = FakeSource({7: (verified(), None)})
+    syncer = RoleSyncer(directory, source, clock=ManualClock())
+
+    async def guilds_of(user_id: int) -> list[GuildRules]:
+        return [guild]
+
+    class UnlinkDuringFetch(FakeSource):
+        async def standing(self, user_id: int, needs: Needs) -> tuple[Standing, CheckResult | None]:
+            answer = await super().standing(user_id, needs)
+            syncer.key_changed(user_id)  # the user unlinks while the pass waits for the API
+            return answer
+
+    syncer.source = UnlinkDuringFetch(source.standings)
+    report = await syncer.sync_users([7], guilds_of)
+    assert report.superseded == 1
+    assert directory.changes == []
