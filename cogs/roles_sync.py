@@ -18,6 +18,7 @@ import discord
 
 from bot.storage.roles import RoleRuleStore
 from services.roles import GuildRules, RoleSyncer, SyncReport, sync_period
+from services.roles.metrics import RoleMetrics
 from services.roles.sync import all_needs
 from services.updates import RequestPacer
 
@@ -43,6 +44,7 @@ class RoleSyncRunner:
         self.directory = DiscordMemberDirectory(bot, self.pacer)
         self.source = KeyStandingSource(services.keys, services.gw2)
         self.syncer = RoleSyncer(self.directory, self.source, clock=services.clock)
+        self.metrics = services.metric_set(RoleMetrics)
         # Real time on purpose (like key revalidation): the schedule is an hour or more long and
         # tests call ``sync_all`` directly, while their clocks advance on every sleep.
         self._sleep = sleep
@@ -59,9 +61,11 @@ class RoleSyncRunner:
         async def every_server(_user_id: int) -> Sequence[GuildRules]:
             return list(rules.values())
 
-        return await self.syncer.sync_users(
+        report = await self.syncer.sync_users(
             [user_id], every_server, on_member=self._remember, on_not_member=self._not_member
         )
+        self.metrics.record(report)
+        return report
 
     async def sync_guild(
         self, guild_id: int, *, force_read: bool = False
@@ -83,6 +87,7 @@ class RoleSyncRunner:
         )
         if rules is not None and rules.strict:
             report.removed += await self._strip_unlinked(rules, set(linked))
+        self.metrics.record(report)
         members = sum(1 for u in linked if (guild_id, u) in self._known_members)
         return report, members
 
@@ -97,6 +102,7 @@ class RoleSyncRunner:
         for guild_rules in rules.values():
             if guild_rules.strict:
                 report.removed += await self._strip_unlinked(guild_rules, linked)
+        self.metrics.record(report)
         log.info(
             "Role sync pass: %d users, %d roles added, %d removed, %d member reads, %d outage "
             "batch(es)",
@@ -122,6 +128,7 @@ class RoleSyncRunner:
             except Exception:
                 log.exception("Role sync pass failed")
                 self.bot.services.metrics.errors.labels(where="role_sync").inc()
+            self.metrics.pass_seconds.observe(clock.monotonic() - started)
             await self._sleep(max(MIN_PAUSE_S, period - (clock.monotonic() - started)))
 
     async def seen(self, guild_id: int, user_id: int) -> None:

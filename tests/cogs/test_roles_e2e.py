@@ -147,6 +147,14 @@ async def test_a_member_who_links_a_key_gets_the_wvw_guild_role_at_once(tmp_path
         assert world.other_role.id in world.alice_roles()
         assert world.dragons_role.id not in world.alice_roles()
         assert_every_change_has_the_reason(world)
+        # Counted once the member's sync finished (just after the role request).
+        added = await world.discord.wait_until(
+            lambda: world.app.registry.get_sample_value(
+                "gw2opt_role_changes_total", {"action": "add"}
+            ),
+            "the role change metric",
+        )
+    assert added == 1
 
 
 async def test_the_next_sync_follows_a_change_of_wvw_guild(tmp_path: Path) -> None:
