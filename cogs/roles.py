@@ -311,7 +311,7 @@ class Roles(commands.GroupCog, group_name="roles"):
             found = [
                 gid
                 for gid, label in self._guild_labels.items()
-                if wanted in (label.lower(), _tag_of(label).lower())
+                if wanted in (label.lower(), _name_of(label).lower(), _tag_of(label).lower())
             ]
             if len(found) != 1:
                 raise UserFacingError(
@@ -354,6 +354,10 @@ class Roles(commands.GroupCog, group_name="roles"):
             if wanted in label.lower() or wanted in gid.lower()
         ]
         return choices[:25]
+
+
+def _name_of(label: str) -> str:
+    return label.rsplit(" [", 1)[0] if label.endswith("]") else label
 
 
 def _tag_of(label: str) -> str:

@@ -339,3 +339,32 @@ async def test_strict_mode_strips_managed_roles_from_members_who_never_linked(
         assert world.other_role.id in roles_of(world.guild, bob.id)
         assert world.vigil_role.id in world.alice_roles()
         assert_every_change_has_the_reason(world)
+
+
+async def test_guilds_autocomplete_from_linked_members_and_rules_can_be_listed_and_removed(
+    tmp_path: Path,
+) -> None:
+    async with roles_world(tmp_path) as world:
+        await add_rule(world, world.vigil_role, "guild_member", VIGIL)
+        await link_alice(world)
+        await world.wait_alice_has(world.vigil_role)
+        handle = await world.discord.autocomplete(
+            world.admin,
+            "roles add",
+            {"role": world.dragons_role, "condition": "wvw_guild", "value": "drag"},
+            focused="value",
+        )
+        choices = await handle.wait_choices()
+        answer = await add_rule(world, world.dragons_role, "wvw_guild", "Dragon Riders")
+        shown = await (await world.discord.slash(world.admin, "roles show")).wait_final_message()
+        removed = await (
+            await world.discord.slash(world.admin, "roles remove", {"rule": 1})
+        ).wait_final_message()
+        after = await (await world.discord.slash(world.admin, "roles show")).wait_final_message()
+    assert choices == [{"name": "Dragon Riders [DR]", "value": DRAGONS}]
+    assert "WvW guild is **Dragon Riders [DR]**" in answer
+    assert "member of guild **Vigil Vanguard [VV]**" in shown.all_text()
+    assert "Dragon Riders" in shown.all_text()
+    assert "Removed `#1`" in removed.all_text()
+    assert "Vigil Vanguard" not in after.all_text()
+    assert "Dragon Riders" in after.all_text()
