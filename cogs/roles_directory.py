@@ -71,9 +71,13 @@ class DiscordMemberDirectory:
 
     async def change_roles(self, guild_id: int, user_id: int, change: RoleChange) -> bool:
         member = self._members.get((guild_id, user_id))
-        if member is None:
-            return False
         try:
+            if member is None:  # read a while ago (a probe): fetch it again to change it
+                guild = self.bot.get_guild(guild_id)
+                if guild is None:
+                    return False
+                await self.pacer.acquire()
+                member = await guild.fetch_member(user_id)
             for role_id in sorted(change.add):
                 await self.pacer.acquire()
                 await member.add_roles(discord.Object(role_id), reason=AUDIT_REASON)

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 FIRST_PASS_DELAY_S = 60.0
 MIN_PAUSE_S = 60.0
+PROBES_AT_ONCE = 8
+ABSENT_TTL_S = 6 * 3600.0  # a linked user not in a server is looked up again after this
 DISCORD_RATE = 40.0  # of Discord's 50 requests/s, leaving room for commands and updates
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -51,6 +53,7 @@ class RoleSyncRunner:
         self._rules: dict[int, GuildRules] | None = None
         self._generation = 0  # bumped by every rule change, so a slow read can't cache old rules
         self._known_members: set[tuple[int, int]] = set()
+        self._absent: dict[tuple[int, int], float] = {}  # (server, user) → when found absent
 
     # Triggers ----------------------------------------------------------------------------------
 
@@ -70,10 +73,40 @@ class RoleSyncRunner:
     async def sync_guild(
         self, guild_id: int, *, force_read: bool = False
     ) -> tuple[SyncReport, int]:
-        """Every linked user and known member of one server; returns the report and head count."""
+        """Every linked user and known member of one server; returns the report and head count.
+
+        Linked users not known to be there are looked up by id first (Discord requests, paced;
+        one found absent is not asked again for ``ABSENT_TTL_S``), so GW2 lookups are spent on
+        members only.
+        """
         linked = await self.store.linked_user_ids()
-        users = sorted(set(linked) | set(await self.store.members_of(guild_id)))
         rules = (await self.all_rules()).get(guild_id)
+        known = set(await self.store.members_of(guild_id))
+        managed = frozenset(rule.role_id for rule in rules.rules) if rules else frozenset()
+        now = self.bot.services.clock.monotonic()
+        gate = asyncio.Semaphore(PROBES_AT_ONCE)
+
+        async def probe(user_id: int) -> None:
+            async with gate:
+                try:
+                    view = await self.directory.member(guild_id, user_id)
+                except (LookupError, discord.HTTPException):
+                    return
+            if view is None:
+                self._absent[(guild_id, user_id)] = now
+                return
+            await self._remember(guild_id, user_id)
+            self.syncer.prime(guild_id, user_id, view.role_ids, managed)
+            known.add(user_id)
+
+        def recently_absent(user_id: int) -> bool:
+            since = self._absent.get((guild_id, user_id))
+            return since is not None and now - since < ABSENT_TTL_S
+
+        await asyncio.gather(
+            *(probe(u) for u in linked if u not in known and not recently_absent(u))
+        )
+        users = sorted(known)
 
         async def only_here(_user_id: int) -> Sequence[GuildRules]:
             return [rules] if rules is not None else []
@@ -88,7 +121,8 @@ class RoleSyncRunner:
         if rules is not None and rules.strict:
             report.removed += await self._strip_unlinked(rules, set(linked))
         self.metrics.record(report)
-        members = sum(1 for u in linked if (guild_id, u) in self._known_members)
+        linked_set = set(linked)
+        members = sum(1 for u in users if u in linked_set and (guild_id, u) in self._known_members)
         return report, members
 
     async def sync_all(self, period_s: float = 0.0) -> SyncReport:
@@ -179,6 +213,7 @@ class RoleSyncRunner:
         return removed
 
     async def _remember(self, guild_id: int, user_id: int) -> None:
+        self._absent.pop((guild_id, user_id), None)
         if (guild_id, user_id) in self._known_members:
             return
         await self.store.add_members(guild_id, [user_id], self.bot.services.clock.now())
@@ -186,4 +221,5 @@ class RoleSyncRunner:
 
     async def _not_member(self, guild_id: int, user_id: int) -> None:
         self._known_members.discard((guild_id, user_id))
+        self._absent[(guild_id, user_id)] = self.bot.services.clock.monotonic()
         await self.store.remove_member(guild_id, user_id)

@@ -129,6 +129,12 @@ class RoleSyncer:
         self._key_changes[user_id] = self._key_changes.get(user_id, 0) + 1
         self.forget(user_id=user_id)
 
+    def prime(
+        self, guild_id: int, user_id: int, role_ids: frozenset[int], managed: frozenset[int]
+    ) -> None:
+        """Remember roles just read elsewhere (a membership probe), so the sync needn't re-read."""
+        self._known[(guild_id, user_id)] = _Known(role_ids & managed, None, self.clock.monotonic())
+
     def forget(self, guild_id: int | None = None, user_id: int | None = None) -> None:
         """Drop remembered roles (a rule changed, a member was seen changing, ...)."""
         for pair in list(self._known):

@@ -368,3 +368,28 @@ async def test_guilds_autocomplete_from_linked_members_and_rules_can_be_listed_a
     assert "Removed `#1`" in removed.all_text()
     assert "Vigil Vanguard" not in after.all_text()
     assert "Dragon Riders" in after.all_text()
+
+
+async def test_a_rule_change_looks_members_up_on_discord_before_asking_gw2(tmp_path: Path) -> None:
+    async with roles_world(tmp_path) as world:
+        await link_alice(world)
+        carol = world.discord.add_user("Carol")  # linked, but not on this server
+        carol_key = make_gw2_key()
+        world.gw2.add_key(carol_key, account_name="Carol.4321", wvw_guild=VIGIL)
+        await paste_in_dm(world, carol, carol_key)
+        world.gw2.reset_counters()
+        await add_rule(world, world.vigil_role, "wvw_guild", VIGIL)
+        await world.wait_alice_has(world.vigil_role)
+        world.clock.advance(600)  # past the account cache: the next sync asks the API again
+        await add_rule(world, world.dragons_role, "wvw_guild", DRAGONS)
+        await world.discord.wait_until(
+            lambda: world.gw2.count("/v2/account/wvw") >= 2, "the second rule's sync"
+        )
+        carol_reads = [
+            r
+            for r in world.discord.requests
+            if r.method == "GET" and r.path.endswith(f"/members/{carol.id}")
+        ]
+    # Only Alice's account was asked, once per rule change; Carol was looked up once (404).
+    assert world.gw2.count("/v2/account/wvw") == 2
+    assert [r.status for r in carol_reads] == [404]
