@@ -140,14 +140,15 @@ class Roles(commands.GroupCog, group_name="roles"):
     @app_commands.describe(rule="The rule to remove (its number in /roles show)")
     @manage_server
     async def remove(self, interaction: discord.Interaction[GW2Bot], rule: int) -> None:
-        """Remove a rule (members keep the role until the sync takes it away)."""
+        """Remove a rule; members keep the role, which the bot stops managing."""
         guild = _guild(interaction)
         removed = await self.store.remove_rule(guild.id, rule)
         if removed is None:
             raise UserFacingError(f"This server has no rule #{rule}. /roles show lists them.")
         await self._rules_changed(guild.id)
         await interaction.response.send_message(
-            f"Removed {render.rule_line(removed)}. I no longer manage that role for this rule.",
+            f"Removed {render.rule_line(removed)}. Members keep the role; I no longer give or "
+            "take it for this rule.",
             ephemeral=True,
         )
 
@@ -204,7 +205,11 @@ class Roles(commands.GroupCog, group_name="roles"):
             if not standing.certain:
                 unknown += 1
                 continue
-            view = await self.directory.member(guild.id, user_id)
+            try:
+                view = await self.directory.member(guild.id, user_id)
+            except (LookupError, discord.HTTPException):
+                unknown += 1
+                continue
             if view is None:
                 continue
             change = plan_change(rules, standing, view.role_ids, unmanageable=unmanageable)

@@ -103,7 +103,10 @@ def preview_text(
         parts.append("Every checked member already has the right roles.")
     summary = f"Checked {checked} linked member(s) of this server."
     if unknown:
-        summary += f" {unknown} could not be checked (GW2 API error): they keep their roles."
+        summary += (
+            f" {unknown} could not be checked right now (GW2 API or Discord error): "
+            "they keep their roles."
+        )
     parts.append(summary)
     return "\n".join(parts)
 
