@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -393,3 +393,23 @@ async def test_a_rule_change_looks_members_up_on_discord_before_asking_gw2(tmp_p
     # Only Alice's account was asked, once per rule change; Carol was looked up once (404).
     assert world.gw2.count("/v2/account/wvw") == 2
     assert [r.status for r in carol_reads] == [404]
+
+
+async def test_a_key_the_revalidation_policy_declared_invalid_loses_its_roles(
+    tmp_path: Path,
+) -> None:
+    async with roles_world(tmp_path) as world:
+        await add_rule(world, world.vigil_role, "wvw_guild", VIGIL)
+        await link_alice(world)
+        await world.wait_alice_has(world.vigil_role)
+        assert world.app.bot is not None
+        keys = world.app.bot.services.keys
+        linked = await keys.active(world.alice.id)
+        assert linked is not None
+        await keys.save_failure_state(
+            linked.id, replace(linked.failure, consecutive_invalid=3, invalid=True)
+        )
+        report = await world.cog.sync_all()
+        assert report.removed == 1
+        assert world.vigil_role.id not in world.alice_roles()
+        assert world.other_role.id in world.alice_roles()
