@@ -185,6 +185,11 @@ def check_new_rule(existing: Sequence[RoleRule], new: RoleRule) -> str | None:
             return "That rule already exists (see /roles show)."
     if new.requires_role_id == new.role_id:
         return "A role can't require itself."
+    if new.requires_role_id is not None and new.requires_role_id not in managed_roles(existing):
+        return (
+            "The required role must be one a rule gives (add that rule first), or members "
+            "could never meet this one."
+        )
     if new.requires_role_id is not None:
         edges: dict[int, set[int]] = {}
         for rule in [*existing, new]:

@@ -95,6 +95,10 @@ def test_new_rules_are_checked_for_limit_duplicates_and_requirement_loops() -> N
     assert "circle" in (check_new_rule(RULES, loop) or "")
     itself = RoleRule(0, 60, ConditionKind.VERIFIED, requires_role_id=60)
     assert "itself" in (check_new_rule(RULES, itself) or "")
+    unmanaged = RoleRule(0, 60, ConditionKind.VERIFIED, requires_role_id=UNRELATED)
+    assert "must be one a rule gives" in (check_new_rule(RULES, unmanaged) or "")
+    chained = RoleRule(0, 60, ConditionKind.VERIFIED, requires_role_id=RANK_ROLE)
+    assert check_new_rule(RULES, chained) is None
     full = [RoleRule(i, 100 + i, ConditionKind.VERIFIED) for i in range(MAX_RULES_PER_GUILD)]
     assert "Remove one" in (check_new_rule(full, RoleRule(0, 7, ConditionKind.VERIFIED)) or "")
 
