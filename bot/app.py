@@ -49,6 +49,7 @@ from .storage import Database, MigrationError
 from .storage.alerts import AlertRepository
 from .storage.guilds import GuildSettingsRepository
 from .storage.keys import LinkedKeyStore, stored_ciphertexts
+from .storage.roles import RoleRuleStore
 from .storage.subscriptions import SubscriptionRepository
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,7 @@ class Application:
             keys=keys,
             subscriptions=SubscriptionRepository(db),
             alerts=AlertRepository(db),
+            roles=RoleRuleStore(db),
             key_checks=KeyRevalidator(keys, gw2, clock=self.clock, metrics=key_metrics),
             matches=MatchService(gw2, self.clock),
             mistral=None,

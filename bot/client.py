@@ -34,6 +34,7 @@ from .storage import Database
 from .storage.alerts import AlertRepository
 from .storage.guilds import GuildSettingsRepository
 from .storage.keys import LinkedKey, LinkedKeyStore
+from .storage.roles import RoleRuleStore
 from .storage.subscriptions import SubscriptionRepository
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.key_revalidation",
     "cogs.alerts",
     "cogs.compose",
+    "cogs.roles",
     "cogs.settings",
     "cogs.updates",
     "cogs.wvw",
@@ -71,6 +73,8 @@ class Services:
     subscriptions: SubscriptionRepository
     # Live WvW alert subscriptions, their last seen objective states and events.
     alerts: AlertRepository
+    # Verified-role rules, options and the managed roles last seen per member.
+    roles: RoleRuleStore
     # Re-checks stored keys (background cycles and every command that uses a key).
     key_checks: KeyRevalidator[LinkedKey]
     # Live matches: fetch, analysis cache, frozen-data flag (used by /wvw, updates, /compose).
@@ -126,7 +130,8 @@ class GW2Bot(commands.Bot):
     ) -> None:
         intents = discord.Intents.default()
         intents.presences = False
-        intents.members = False
+        # Only strict verified roles (/roles options strict) need the member list.
+        intents.members = services.settings.security.roles_strict_mode_enabled
         intents.typing = False
         # Only the leak guard reads message text; without it the privileged intent is not asked.
         intents.message_content = services.settings.security.leak_guard_enabled

@@ -63,6 +63,9 @@ class SecuritySettings(_Section):
     # Deleting GW2 API keys pasted in public channels needs Discord's privileged Message Content
     # intent; with this off the bot neither asks for the intent nor reads guild messages.
     leak_guard_enabled: bool = True
+    # Strict verified roles strip managed roles from members who never linked: that needs the
+    # privileged Server Members intent, asked for only when this is on.
+    roles_strict_mode_enabled: bool = False
 
     @field_validator("key_encryption_key", mode="before")
     @classmethod

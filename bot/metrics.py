@@ -33,6 +33,7 @@ ERROR_PLACES = (
     "component",
     "event",
     "key_revalidation",
+    "role_sync",
     "update_loop",
 )
 

@@ -139,6 +139,7 @@ import discord.http
 import yarl
 from aiohttp import WSMsgType, web
 
+from tests.fakes.discord_members import member_routes
 from tests.fakes.discord_payloads import (
     CATEGORY,
     DEFAULT_BOT_PERMISSIONS,
@@ -1672,6 +1673,7 @@ class FakeDiscord:
                 False,
             ),
         ]
+        table += member_routes(self)
         return [
             (method, re.compile(f"^{path}$"), handler, auth)
             for method, path, handler, auth in table

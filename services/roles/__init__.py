@@ -1,0 +1,61 @@
+"""Verified roles: Discord roles that follow players' linked GW2 accounts (no discord imports)."""
+
+from __future__ import annotations
+
+from services.roles.accounts import AccountAPI, LinkedAccount, fetch_standing
+from services.roles.rules import (
+    INVALID,
+    MAX_RULES_PER_GUILD,
+    NO_KEY,
+    UNKNOWN,
+    AccountFacts,
+    ConditionKind,
+    GuildRules,
+    Needs,
+    RoleChange,
+    RoleRule,
+    SchedulePolicy,
+    Standing,
+    StandingKind,
+    base_nickname,
+    check_new_rule,
+    desired_roles,
+    managed_roles,
+    needs_of,
+    nickname_with_suffix,
+    plan_change,
+    sync_period,
+)
+from services.roles.sync import MemberDirectory, MemberView, RoleSyncer, StandingSource, SyncReport
+
+__all__ = [
+    "INVALID",
+    "MAX_RULES_PER_GUILD",
+    "NO_KEY",
+    "UNKNOWN",
+    "AccountAPI",
+    "AccountFacts",
+    "ConditionKind",
+    "GuildRules",
+    "LinkedAccount",
+    "MemberDirectory",
+    "MemberView",
+    "Needs",
+    "RoleChange",
+    "RoleRule",
+    "RoleSyncer",
+    "SchedulePolicy",
+    "Standing",
+    "StandingKind",
+    "StandingSource",
+    "SyncReport",
+    "base_nickname",
+    "check_new_rule",
+    "desired_roles",
+    "fetch_standing",
+    "managed_roles",
+    "needs_of",
+    "nickname_with_suffix",
+    "plan_change",
+    "sync_period",
+]
