@@ -269,6 +269,8 @@ async def serve(settings: Settings, redactor: SecretRedactor) -> None:
         redactor=redactor,
         release=__version__,
         environment=settings.sentry.environment,
+        traces_sample_rate=settings.sentry.traces_sample_rate,
+        profiles_sample_rate=settings.sentry.profiles_sample_rate,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

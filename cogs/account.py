@@ -28,6 +28,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.storage.keys import LinkedKey, UsableKey
+from bot.tracing import cycle_transaction
 from services.accounts import check_key, fetch_account_overview, fetch_characters
 from services.errors import UserFacingError
 from services.gw2 import GW2APIError, InvalidKeyError
@@ -502,7 +503,8 @@ class AccountCog(commands.Cog, name="Account"):
         while not self.bot.is_closed():
             await self._pause(self.next_revalidation_delay())
             try:
-                await self.revalidate_all()
+                with cycle_transaction("key revalidation"):
+                    await self.revalidate_all()
             except Exception:
                 log.exception("Key revalidation cycle failed")
                 self.bot.services.metrics.errors.labels(where="key_revalidation").inc()

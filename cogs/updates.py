@@ -40,6 +40,7 @@ from discord.ext import commands
 from bot.errors import permission_names
 from bot.sentry import capture_exception
 from bot.storage.subscriptions import Delivered, Subscription, SubscriptionRepository
+from bot.tracing import cycle_transaction
 from cogs.team_options import world_names
 from cogs.updates_render import admin_dm, outage_note, render_week_result, stale_note
 from cogs.wvw_render import render_match
@@ -174,7 +175,8 @@ class Updates(commands.Cog):
             self._wake.clear()
             delay: float | None = MAX_SLEEP
             try:
-                await self.run_cycle()
+                with cycle_transaction("match updates"):
+                    await self.run_cycle()
                 delay = await self._seconds_until_next_due()
             except Exception as error:
                 self._loop_failed(error)
