@@ -293,6 +293,8 @@ async def serve(settings: Settings, redactor: SecretRedactor) -> None:
         redactor=redactor,
         release=__version__,
         environment=settings.sentry.environment,
+        traces_sample_rate=settings.sentry.traces_sample_rate,
+        profiles_sample_rate=settings.sentry.profiles_sample_rate,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -305,7 +307,8 @@ async def serve(settings: Settings, redactor: SecretRedactor) -> None:
             await app.start()
         except OSError as error:  # not Discord: the client only connects in run_until_stopped
             raise StartupError(
-                f"Start-up failed: {describe_os_error(error)} ({type(error).__name__})"
+                f"{describe_os_error(error)} ({type(error).__name__}) while opening local "
+                "resources; see the settings in README.md#configuration"
             ) from None
         await app.run_until_stopped(stop)
         failed = False

@@ -22,6 +22,7 @@ from discord.ext import commands
 from bot.errors import permission_names
 from bot.sentry import capture_exception
 from bot.storage.alerts import EVENTS_KEPT_HOURS, AlertLimitError
+from bot.tracing import cycle_transaction
 from cogs.alerts_poller import AlertPoller, PollReport
 from cogs.alerts_render import SCOPE_WORDS, render_alert_list
 from cogs.common.formatting import MAP_NAMES
@@ -219,7 +220,8 @@ class Alerts(commands.GroupCog, group_name="alerts"):
         while True:
             self._wake.clear()
             try:
-                await self.poll()
+                with cycle_transaction("live alerts"):
+                    await self.poll()
             except Exception as error:
                 log.error("Alert poll failed", exc_info=(type(error), error, error.__traceback__))
                 self.metrics.polls.labels(outcome="error").inc()

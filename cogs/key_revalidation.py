@@ -16,6 +16,7 @@ import discord
 from discord.ext import commands
 
 from bot.storage.keys import LinkedKey
+from bot.tracing import cycle_transaction
 from services.keys import CycleDecision
 
 from . import account_render as render
@@ -78,7 +79,8 @@ class KeyRevalidation(commands.Cog):
         while not self.bot.is_closed():
             await self._pause(self.next_revalidation_delay())
             try:
-                await self.revalidate_all()
+                with cycle_transaction("key revalidation"):
+                    await self.revalidate_all()
             except Exception:
                 log.exception("Key revalidation cycle failed")
                 self.bot.services.metrics.errors.labels(where="key_revalidation").inc()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.tracing import cycle_transaction
 from services.roles import GuildRules, RoleSyncer, SyncReport, sync_period
 from services.roles.metrics import RoleMetrics
 from services.roles.sync import all_needs
@@ -155,7 +156,8 @@ class RoleSyncRunner:
             period = sync_period(len(memberships), max(1, needs.requests))
             started = clock.monotonic()
             try:
-                await self.sync_all(period)
+                with cycle_transaction("role sync"):
+                    await self.sync_all(period)
             except Exception:
                 log.exception("Role sync pass failed")
                 self.bot.services.metrics.errors.labels(where="role_sync").inc()

@@ -40,6 +40,7 @@ from discord.ext import commands
 from bot.errors import permission_names
 from bot.sentry import capture_exception
 from bot.storage.subscriptions import Delivered, Subscription, SubscriptionRepository
+from bot.tracing import cycle_transaction
 from cogs.common.checks import PERMISSIONS_EDIT, PERMISSIONS_POST, missing_channel_permissions
 from cogs.updates_render import (
     admin_dm,
@@ -158,7 +159,8 @@ class Updates(commands.Cog):
             self._wake.clear()
             delay: float | None = MAX_SLEEP
             try:
-                await self.run_cycle()
+                with cycle_transaction("match updates"):
+                    await self.run_cycle()
                 delay = await self._seconds_until_next_due()
             except Exception as error:
                 self._loop_failed(error)

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.tracing import db_span
 from services.clock import parse_stored_time, stored_time
 
 from .migrations import MIGRATIONS_DIR, discover, migrate
@@ -171,17 +172,22 @@ class Transaction:
 class _Timer:
     """Observes a query's duration in the ``gw2opt_db_query_seconds`` histogram, by operation."""
 
-    __slots__ = ("_histogram", "_operation", "_started")
+    __slots__ = ("_histogram", "_operation", "_span", "_sql", "_started")
 
     def __init__(self, histogram: QueryTimer, sql: str) -> None:
         self._histogram = histogram
         self._operation = sql.lstrip().split(None, 1)[0].lower() if sql.strip() else "other"
+        self._sql = sql
+        self._span: Any = None
         self._started = 0.0
 
     def __enter__(self) -> None:
+        self._span = db_span(self._sql)  # a Sentry span inside a traced transaction, else None
         self._started = time.perf_counter()
 
     def __exit__(self, *exc: object) -> None:
+        if self._span is not None:
+            self._span.finish()
         if self._histogram is not None:
             operation = self._operation if self._operation in _OPERATIONS else "other"
             self._histogram.labels(operation=operation).observe(time.perf_counter() - self._started)

@@ -19,7 +19,9 @@ import aiohttp
 import pytest
 import yaml
 
+from services.gw2.errors import EndpointDisabledError
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.gw2_api import FakeGW2API, Fault
 from tests.harness import free_port, running_bot
 
 pytestmark = pytest.mark.e2e
@@ -98,10 +100,12 @@ def _all_rules_evaluated(body: dict[str, Any]) -> bool:
 async def test_a_real_prometheus_scrapes_the_bot_and_evaluates_every_rule(tmp_path: Path) -> None:
     _prometheus_binary()
     metrics_port = free_port()
-    async with FakeDiscord() as discord_fake:
+    async with FakeDiscord() as discord_fake, FakeGW2API() as gw2_fake:
         discord_fake.add_guild(name="Scraped")
         async with (
-            running_bot(discord_fake, tmp_path / "bot", metrics_port=metrics_port),
+            running_bot(
+                discord_fake, tmp_path / "bot", gw2=gw2_fake, metrics_port=metrics_port
+            ) as app,
             _prometheus(tmp_path, f"127.0.0.1:{metrics_port}") as prometheus,
             aiohttp.ClientSession() as http,
         ):
@@ -140,6 +144,28 @@ async def test_a_real_prometheus_scrapes_the_bot_and_evaluates_every_rule(tmp_pa
             # Nothing fires while the bot is healthy.
             alerts = await _poll(http, f"{prometheus}/api/v1/alerts", lambda body: True)
             assert alerts["data"]["alerts"] == []
+
+            # The first two "API not active" answers fire GW2APIEndpointDisabled (the series
+            # was scraped at 0 before them, so increase() sees them).
+            disabled = 'gw2opt_gw2_api_requests_total{family="matches",outcome="endpoint_disabled"}'
+            await _poll(
+                http,
+                f"{prometheus}/api/v1/query?query={disabled}",
+                lambda body: [r["value"][1] for r in body["data"]["result"]] == ["0"],
+            )
+            gw2_fake.script("/v2/wvw/matches", Fault.disabled(times=2))
+            assert app.bot is not None
+            for _ in range(2):
+                with pytest.raises(EndpointDisabledError):
+                    await app.bot.services.gw2.match_for_team(12008, refresh=True)
+            firing = await _poll(
+                http,
+                f"{prometheus}/api/v1/alerts",
+                lambda body: any(a["state"] == "firing" for a in body["data"]["alerts"]),
+            )
+            (alert,) = [a for a in firing["data"]["alerts"] if a["state"] == "firing"]
+            assert alert["labels"]["alertname"] == "GW2APIEndpointDisabled"
+            assert alert["labels"]["family"] == "matches"
 
 
 def test_the_skip_reason_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
