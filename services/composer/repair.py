@@ -43,13 +43,22 @@ def repair(
         if score >= goal:
             break
         missing = [_missing_weight(problem, group) for group in state]
-        worst = max(range(len(state)), key=lambda group: (missing[group], -group))
-        partners = sorted(
-            (group for group in range(len(state)) if group != worst),
-            key=lambda group: (-_redundancy(problem, state[group]), group),
+        by_missing = sorted(range(len(state)), key=lambda group: (-missing[group], group))
+        by_redundancy = sorted(
+            range(len(state)), key=lambda group: (-_redundancy(problem, state[group]), group)
         )
+        pairs = [
+            (worst, partner)
+            for worst in by_missing[:REPAIR_WORST]
+            for partner in by_redundancy
+            if partner != worst
+        ]
         improved = False
-        for partner in partners[:REPAIR_PARTNERS]:
+        tried: set[frozenset[int]] = set()
+        for worst, partner in pairs:
+            if frozenset((worst, partner)) in tried:
+                continue
+            tried.add(frozenset((worst, partner)))
             found = _solve_pair(highs, model, state, {worst, partner})
             if found is None:
                 return None
@@ -70,7 +79,7 @@ def repair(
 
 
 REPAIR_ROUNDS = 8
-REPAIR_PARTNERS = 9  # the subgroups with most redundant coverage to pair the worst one with
+REPAIR_WORST = 1  # the subgroup missing most weight, paired with every other subgroup in turn
 REPAIR_NODES = 200
 
 

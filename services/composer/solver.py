@@ -189,7 +189,7 @@ def _solve_exact(
         state, score, extra = neighbourhood(full, state, score, deadline, goal)
         nodes += extra
     small = problem.size <= SMALL or not problem.has_roster
-    if not small and score >= 0 and bound - score > gap_target * bound:
+    if not small and gap_target > 0 and score >= 0 and bound - score > gap_target * bound:
         repaired = repair(table, full, state, score, deadline, (1 - gap_target) * bound)
         if repaired is None:
             return Outcome("time_limit", None, None, nodes)
