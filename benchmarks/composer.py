@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.composer [--instances 800] [--seed 17]   # the sweep
     .venv/bin/python -m benchmarks.composer --fixed [--runs 40] [--mode zerg]
+    .venv/bin/python -m benchmarks.composer --instances 0 --rerolls 30          # rerolls only
 
 The sweep covers every squad size 1–50, every mode, rosters none (free) / shorter / equal /
 longer than the squad, each roster case with or without 1–3 random locks (with or without a
@@ -25,6 +26,7 @@ from services.composer import (
     Lock,
     OptimizeResult,
     RosterPlayer,
+    alternatives,
     default_catalogue,
     optimize,
 )
@@ -146,6 +148,33 @@ def run_sweep(instances: int, seed: int) -> None:
         print(f"  fallback: {m.label}")
 
 
+def run_rerolls(instances: int, seed: int) -> None:
+    """Rerolls (``alternatives(request, 4)``) on seeded rosters of 20-50: time per reroll, and
+    whether every list is in non-increasing order with the first plan never beaten."""
+    rng = random.Random(seed)
+    times: list[float] = []
+    statuses: dict[str, int] = {}
+    out_of_order = 0
+    for index in range(instances):
+        size = rng.randint(20, 50)
+        mode = MODES[index % len(MODES)]
+        request = ComposeRequest(size=size, mode=mode, roster=roster(rng.randrange(1 << 30), size))
+        shown = alternatives(request, 4)
+        scores = [result.plan.score for result in shown]
+        out_of_order += scores != sorted(scores, reverse=True)
+        for result in shown[1:]:
+            times.append(result.solve.seconds * 1000)
+            key = f"{result.solve.method}/{result.solve.status}"
+            statuses[key] = statuses.get(key, 0) + 1
+    print(f"rerolls: {instances} rosters of 20-50 players, 3 rerolls each, seed {seed}")
+    print(
+        f"reroll ms (solver wall): p50 {statistics.median(times):.1f}  "
+        f"p99 {percentile(times, 0.99):.1f}  max {max(times):.1f}"
+    )
+    print(f"lists out of order or first plan beaten: {out_of_order}/{instances}")
+    print("statuses: " + ", ".join(f"{k}×{v}" for k, v in sorted(statuses.items())))
+
+
 def run_fixed(runs: int, mode: str) -> None:
     print(f"mode={mode} runs={runs} (wall time of optimize(), incl. model build)")
     print(f"{'case':<14}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'max gap':>10}  goal  methods")
@@ -180,6 +209,7 @@ def run_fixed(runs: int, mode: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fixed", action="store_true", help="the old fixed cases instead")
+    parser.add_argument("--rerolls", type=int, default=0, help="also time rerolls on N rosters")
     parser.add_argument("--instances", type=int, default=800)
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--runs", type=int, default=40)
@@ -188,8 +218,10 @@ def main() -> None:
     optimize(ComposeRequest(size=5))  # import and first-call costs out of the figures
     if args.fixed:
         run_fixed(args.runs, args.mode)
-    else:
+    elif args.instances > 0:
         run_sweep(args.instances, args.seed)
+    if args.rerolls:
+        run_rerolls(args.rerolls, args.seed)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import highspy
-import numpy as np
 
 from services.composer.dominance import dominated_options, undominated_specs
 from services.composer.problem import Problem
@@ -282,37 +281,6 @@ class PatternModel:
             entries[reached] = big
             self._row(entries, 0, inf)  # not reached: u = units brought
 
-    def to_highs(self) -> highspy.HighsLp:
-        """The model in HiGHS's row-wise form."""
-        lp = highspy.HighsLp()
-        column_count = len(self.cost)
-        lp.num_col_ = column_count
-        lp.num_row_ = len(self.rows)
-        lp.col_cost_ = np.array(self.cost, dtype=np.float64)
-        lp.col_lower_ = np.array(self.lower, dtype=np.float64)
-        lp.col_upper_ = np.array(self.upper, dtype=np.float64)
-        lp.row_lower_ = np.array([row.lower for row in self.rows], dtype=np.float64)
-        lp.row_upper_ = np.array([row.upper for row in self.rows], dtype=np.float64)
-        lp.sense_ = highspy.ObjSense.kMaximize
-        lp.integrality_ = [
-            highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
-            for integer in self.integer
-        ]
-        starts = [0]
-        index: list[int] = []
-        value: list[float] = []
-        for row in self.rows:
-            index.extend(row.columns)
-            value.extend(row.values)
-            starts.append(len(index))
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
-        lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
-        lp.a_matrix_.value_ = np.array(value, dtype=np.float64)
-        lp.a_matrix_.num_col_ = column_count
-        lp.a_matrix_.num_row_ = len(self.rows)
-        return lp
-
     # ----------------------------------------------------------------------------------------
     # Plans <-> column values
     # ----------------------------------------------------------------------------------------
@@ -334,6 +302,24 @@ class PatternModel:
         """The index of the open-slot class."""
         return next(index for index, cls in enumerate(self.problem.classes) if cls.is_open)
 
+    def symmetry_order(self, warm: Sequence[Sequence[SearchSlot]]) -> list[int]:
+        """The plan's subgroups in the model's order: by size, then coverage/profile key."""
+        problem = self.problem
+        profile_index = {profile: no for no, profile in enumerate(self.profile_list)}
+        big = len(self.profile_list) * 5 + 1
+
+        def order(index: int) -> tuple[int, int]:
+            covered: set[str] = set()
+            profile_key = 0
+            for slot in warm[index]:
+                covered |= problem.profiles[slot.option]
+                if problem.profiles[slot.option]:
+                    profile_key += profile_index[problem.profiles[slot.option]] + 1
+            weight = sum(problem.weights[need] for need in covered)
+            return (-len(warm[index]), -(weight * big + profile_key))
+
+        return sorted(range(len(warm)), key=order)
+
     def warm_values(self, warm: Sequence[Sequence[SearchSlot]]) -> list[float] | None:
         """Column values of a heuristic plan (None when it violates an exclusion)."""
         problem = self.problem
@@ -349,21 +335,8 @@ class PatternModel:
                 values[x_column] += 1
                 values[self.y[slot.option]] += 1
                 counts[slot.option] += 1
-        # Subgroups in the model's symmetry order: by size (fixed), then coverage/profile key.
         profile_index = {profile: no for no, profile in enumerate(self.profile_list)}
-        big = len(self.profile_list) * 5 + 1
-
-        def order(group: Sequence[SearchSlot]) -> tuple[int, int]:
-            covered: set[str] = set()
-            profile_key = 0
-            for slot in group:
-                covered |= problem.profiles[slot.option]
-                if problem.profiles[slot.option]:
-                    profile_key += profile_index[problem.profiles[slot.option]] + 1
-            weight = sum(problem.weights[need] for need in covered)
-            return (-len(group), -(weight * big + profile_key))
-
-        ordered = sorted(warm, key=order)
+        ordered = [warm[index] for index in self.symmetry_order(warm)]
         if tuple(len(group) for group in ordered) != problem.sizes:
             return None
         totals: Counter[str] = Counter()

@@ -23,9 +23,11 @@ from typing import Any, Literal
 import highspy
 
 from services.composer.fallback import fallback_plan
+from services.composer.highs import new_highs, set_start
 from services.composer.model import EPS, PatternModel
 from services.composer.models import OptimizeResult, SolveInfo
 from services.composer.problem import Problem
+from services.composer.repair import repair, to_slots
 from services.composer.scoring import RawPlan, build_plan, composition, parse_signature, raw_score
 from services.composer.search import (
     OptionTable,
@@ -43,7 +45,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIME_LIMIT_S = 3.0
 DEFAULT_NODE_LIMIT = 20_000
-SEED = 20240720
 # The exact model stops once optimality is proven or, after MIN_CHECKS of HiGHS's limit checks
 # (a deterministic measure of effort), once the proven gap is at most GAP_TARGET.
 GAP_TARGET = 0.01
@@ -188,6 +189,12 @@ def _solve_exact(
         state, score, extra = neighbourhood(full, state, score, deadline, goal)
         nodes += extra
     small = problem.size <= SMALL or not problem.has_roster
+    if not small and gap_target > 0 and score >= 0 and bound - score > gap_target * bound:
+        repaired = repair(table, full, state, score, deadline, (1 - gap_target) * bound)
+        if repaired is None:
+            return Outcome("time_limit", None, None, nodes)
+        state, score, extra = repaired
+        nodes += extra
     if not small and score >= 0 and bound - score <= gap_target * bound:
         # Large rosters: proven within the target already, as step 4 would accept at once.
         return Outcome("node_limit", to_raw(state), bound, nodes)
@@ -223,27 +230,6 @@ def floor_bound(bound: float) -> float:
     return float(math.floor(bound + EPS)) if math.isfinite(bound) else bound
 
 
-def new_highs(model: PatternModel, time_limit_s: float, node_limit: int) -> highspy.Highs:
-    """A HiGHS instance holding ``model``, with the deterministic options."""
-    highs = highspy.Highs()  # type: ignore[no-untyped-call]
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("threads", 1)
-    highs.setOptionValue("random_seed", SEED)
-    highs.setOptionValue("time_limit", max(0.01, time_limit_s))
-    highs.setOptionValue("mip_max_nodes", node_limit)
-    highs.setOptionValue("mip_rel_gap", 0.0)
-    highs.setOptionValue("mip_abs_gap", 0.99)  # the score is an integer
-    highs.passModel(model.to_highs())
-    return highs
-
-
-def _set_start(highs: highspy.Highs, values: list[float]) -> None:
-    solution = highspy.HighsSolution()
-    solution.col_value = values
-    solution.value_valid = True
-    highs.setSolution(solution)
-
-
 def neighbourhood(
     model: PatternModel,
     state: list[list[SearchSlot]],
@@ -271,7 +257,7 @@ def neighbourhood(
     for column, (lp_value, value) in enumerate(zip(relaxed, start, strict=True)):
         if model.integer[column] and abs(lp_value - value) < EPS:
             highs.changeColBounds(column, value, value)
-    _set_start(highs, start)
+    set_start(highs, start)
     highs.setOptionValue("objective_target", float(goal))
     highs.run()
     info = highs.getInfo()
@@ -285,16 +271,7 @@ def neighbourhood(
     value = sum(raw_score(problem, raw))
     if value <= score or composition(raw) in model.excluded:
         return state, score, nodes
-    class_of = {name: index for index, cls in enumerate(problem.classes) for name in cls.players}
-    better = [
-        [
-            SearchSlot(
-                player, class_of[player] if player is not None else model.open_class(), option
-            )
-            for player, option in group
-        ]
-        for group in raw
-    ]
+    better = to_slots(model, raw)
     return better, int(value), nodes
 
 
@@ -321,7 +298,7 @@ def run_model(
     if warm is not None:
         start = model.warm_values(warm)
         if start is not None:
-            _set_start(highs, start)
+            set_start(highs, start)
     stopped = False
     if known_bound is not None:
         cap = known_bound
