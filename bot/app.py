@@ -31,6 +31,7 @@ from .endpoints import configure_discord_endpoints, restore_discord_endpoints
 from .logging import setup_logging
 from .metrics import BotMetrics, MetricsServer, monitor_event_loop_lag
 from .sentry import init_sentry
+from .shards import fatal_close_message
 from .storage import Database, MigrationError
 from .storage.guilds import GuildSettingsRepository
 from .storage.keys import LinkedKeyStore
@@ -182,13 +183,22 @@ class Application:
             self._bot_task.result()  # surfaces a login or gateway failure
 
     async def readiness(self) -> dict[str, str]:
-        """Why the process is not ready (empty when it is): gateway connected and DB answering."""
+        """Why the process is not ready (empty when it is): every shard up and DB answering."""
         problems: dict[str, str] = {}
-        if self.bot is None or not self.bot.gateway_connected:
-            problems["gateway"] = "not connected"
+        problems.update(self._gateway_readiness())
         if self._services is None or not await self._services.db.ping():
             problems["database"] = "not answering"
         return problems
+
+    def _gateway_readiness(self) -> dict[str, str]:
+        """``{"gateway": ...}`` unless every shard this process runs is connected."""
+        bot = self.bot
+        if bot is None or bot.is_closed() or not bot.is_ready():
+            return {"gateway": "not connected"}
+        down = bot.shards_down()
+        if down:
+            return {"gateway": "shards not connected: " + ", ".join(map(str, down))}
+        return {}
 
     async def stop(self) -> None:
         """Close the client, stop loops, finish writes, close sessions and the database."""
@@ -239,6 +249,12 @@ async def serve(settings: Settings, redactor: SecretRedactor) -> None:
             f"Could not reach Discord at {settings.discord.api_base_url} "
             f"({type(error).__name__}): check the network or DISCORD_API_BASE_URL."
         ) from error
+    except discord.ConnectionClosed as error:
+        # A close code no reconnect can fix (4004 token, 4010/4011 shards, 4013 intents).
+        message = fatal_close_message(error.code) or (
+            f"Discord closed the gateway with code {error.code}, which the bot cannot recover from."
+        )
+        raise StartupError(message) from error
     except discord.PrivilegedIntentsRequired as error:
         raise StartupError(
             "Discord refused the Message Content intent, which the key leak guard needs: enable "

@@ -566,9 +566,9 @@ class Responder:
 
 # ----------------------------------------------------------------------------------- small helpers
 def _cog(interaction: discord.Interaction[Any]) -> WvW:
-    cog = (
-        interaction.client.get_cog("WvW") if isinstance(interaction.client, commands.Bot) else None
-    )
+    client = interaction.client
+    # AutoShardedBot is not a subclass of commands.Bot: both share BotBase.
+    cog = client.get_cog("WvW") if isinstance(client, commands.bot.BotBase) else None
     if not isinstance(cog, WvW):
         raise UserFacingError("WvW commands are restarting — try again in a few seconds.")
     return cog

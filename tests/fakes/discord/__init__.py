@@ -128,10 +128,12 @@ Modelled Discord behaviour worth knowing
 from __future__ import annotations
 
 from tests.fakes.discord._common import (
+    ApiError,
     FailRule,
     FakeDiscordError,
     FakeDiscordTimeout,
     RecordedRequest,
+    json_response,
 )
 from tests.fakes.discord._common import _fault_response as _fault_response
 from tests.fakes.discord.fake import FakeDiscord
@@ -150,6 +152,7 @@ from tests.fakes.discord_payloads import (
 
 __all__ = [
     "MANAGE_MESSAGES",
+    "ApiError",
     "FailRule",
     "FakeChannel",
     "FakeDiscord",
@@ -163,5 +166,6 @@ __all__ = [
     "InteractionHandle",
     "Overwrite",
     "RecordedRequest",
+    "json_response",
     "permission_bits",
 ]

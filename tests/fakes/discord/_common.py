@@ -163,3 +163,8 @@ def _fault_response(rule: FailRule) -> web.Response:
         "code": rule.code,
     }
     return _json_response(429, body, headers)
+
+
+# Public names for routes added with ``FakeDiscord.add_route``.
+ApiError = _ApiError
+json_response = _json_response

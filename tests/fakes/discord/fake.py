@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import discord
 import discord.gateway
@@ -22,11 +23,13 @@ from tests.fakes.discord._common import (
     RecordedRequest,
     T,
 )
-from tests.fakes.discord.gateway import GatewayMixin, _Connection, _Session
+from tests.fakes.discord.gateway import GatewayMixin
+from tests.fakes.discord.gateway_sessions import _Connection, _Session
 from tests.fakes.discord.interaction_responses import InteractionResponsesMixin
 from tests.fakes.discord.interactions import InteractionHandle, InteractionsMixin
 from tests.fakes.discord.rest import RestMixin
 from tests.fakes.discord.rest_messages import MessagesRestMixin
+from tests.fakes.discord.shards import MAX_GUILDS_PER_SHARD, ShardsMixin
 from tests.fakes.discord.world import WorldMixin
 from tests.fakes.discord_payloads import (
     JSON,
@@ -43,6 +46,7 @@ class FakeDiscord(
     InteractionsMixin,
     InteractionResponsesMixin,
     GatewayMixin,
+    ShardsMixin,
     RestMixin,
     MessagesRestMixin,
     WorldMixin,
@@ -56,6 +60,8 @@ class FakeDiscord(
         expected_token: str | None = None,
         default_timeout: float = 5.0,
         heartbeat_interval_ms: int = 41_250,
+        shard_count: int = 1,
+        max_concurrency: int = 1,
     ) -> None:
         self.default_timeout = default_timeout
         self.expected_token = expected_token
@@ -92,11 +98,21 @@ class FakeDiscord(
         self.gateway_received: list[JSON] = []
         self.resume_count = 0
         self._sessions: dict[str, _Session] = {}
+        #: What GET /gateway/bot recommends, and how many shards may IDENTIFY at once.
+        self.shard_count = shard_count
+        self.max_concurrency = max_concurrency
+        self.session_starts_remaining = 999
+        #: Close every IDENTIFY with this code (4004, 4013, ...); None accepts them.
+        self.identify_close_code: int | None = None
+        #: More guilds than this on one shard: IDENTIFY is closed with 4011 (sharding required).
+        self.max_guilds_per_shard = MAX_GUILDS_PER_SHARD
+        self._stalled_shards: dict[int, asyncio.Event] = {}
         self._connections: list[_Connection] = []
 
         self._changed: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self._port = 0
+        self._extra_routes: list[Any] = []
         self._routes = self._build_routes()
 
     # -- lifecycle ---------------------------------------------------------------------------

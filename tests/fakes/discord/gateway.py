@@ -6,12 +6,13 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from tests.fakes.discord._common import FakeDiscordError
+from tests.fakes.discord.gateway_sessions import _Connection, _Session
 from tests.fakes.discord_payloads import (
     INTENT_DM_MESSAGES,
     INTENT_GUILD_MESSAGES,
@@ -30,39 +31,6 @@ from tests.fakes.discord_payloads import (
 )
 
 log = logging.getLogger("tests.fakes.discord")
-
-# -- gateway internals ---------------------------------------------------------------------------
-
-
-class _Session:
-    def __init__(self, session_id: str, intents: int, identify: JSON) -> None:
-        self.id = session_id
-        self.intents = intents
-        self.identify = identify
-        self.seq = 0
-        self.buffer: list[JSON] = []
-        self.connection: _Connection | None = None
-        self.guilds_sent = False
-
-
-class _Connection:
-    def __init__(self, ws: web.WebSocketResponse, path: str, query: Mapping[str, str]) -> None:
-        self.ws = ws
-        self.path = path
-        self.query = dict(query)
-        self.session: _Session | None = None
-        self.lock = asyncio.Lock()
-        self.last_heartbeat_seq: int | None = None
-        self.heartbeats = 0
-        self.closed = False
-
-    async def send(self, payload: JSON) -> None:
-        if self.closed or self.ws.closed:
-            return
-        try:
-            await self.ws.send_str(json.dumps(payload))
-        except (ConnectionError, RuntimeError):
-            self.closed = True
 
 
 class GatewayMixin:
@@ -90,19 +58,30 @@ class GatewayMixin:
         )
 
     async def wait_ready(
-        self, *, client_task: asyncio.Task[Any] | None = None, timeout: float | None = None
+        self,
+        *,
+        client_task: asyncio.Task[Any] | None = None,
+        timeout: float | None = None,
+        shard_ids: Sequence[int] | None = None,
     ) -> None:
         """Wait until READY and all GUILD_CREATEs were sent and parsed by the client.
 
         With ``client_task``, a client that crashed (e.g. PrivilegedIntentsRequired) re-raises
-        its exception here instead of waiting for the timeout.
+        its exception here instead of waiting for the timeout. Every session that identified
+        must be up; ``shard_ids`` also waits for those shards to identify.
         """
 
         def ready() -> bool:
             if client_task is not None and client_task.done():
                 client_task.result()  # raises the client's exception
                 raise FakeDiscordError("the client stopped before it was ready")
-            return any(s.guilds_sent and s.connection is not None for s in self._sessions.values())
+            sessions = list(self._sessions.values())
+            if shard_ids is not None:
+                by_shard = {s.shard_id: s for s in sessions}
+                if any(i not in by_shard for i in shard_ids):
+                    return False
+            # Every shard that identified (one session unsharded) has its guilds.
+            return bool(sessions) and all(s.guilds_sent and s.connection for s in sessions)
 
         await self.wait_until(ready, "the client to connect and receive READY", timeout)
         await self.sync(timeout)
@@ -119,9 +98,10 @@ class GatewayMixin:
         self, event: str, data: JSON, *, wait: bool = True, timeout: float | None = None
     ) -> None:
         """Send a DISPATCH to every session; with ``wait``, return once the client parsed it."""
-        sessions = self._live_sessions()
-        if not sessions:
+        if not self._live_sessions():
             raise FakeDiscordError(f"cannot dispatch {event}: no client is connected")
+        # Discord sends a guild's events on its shard only (DMs and the rest on shard 0).
+        sessions = self._sessions_for(_guild_of(event, data))
         for session in sessions:
             await self._send_dispatch(session, event, data)
         if wait:
@@ -158,7 +138,7 @@ class GatewayMixin:
     async def join_guild(self, guild: FakeGuild) -> None:
         """The bot joins ``guild`` (already built with :meth:`add_guild`): GUILD_CREATE."""
         guild.removed = False
-        for session in self._live_sessions():
+        for session in self._sessions_for(guild.id):
             payload = self._guild_create(guild, session.intents)
             # A join omits "unavailable" (present and false means "became available again").
             payload.pop("unavailable")
@@ -256,6 +236,9 @@ class GatewayMixin:
     def _live_sessions(self) -> list[_Session]:
         return [s for s in self._sessions.values() if s.guilds_sent]
 
+    def _sessions_for(self, guild_id: int | None) -> list[_Session]:
+        return [s for s in self._sessions.values() if s.guilds_sent and s.owns(guild_id)]
+
     async def _send_dispatch(self, session: _Session, event: str, data: JSON) -> None:
         connection = session.connection
         if connection is None:
@@ -270,7 +253,7 @@ class GatewayMixin:
             await connection.send(frame)
 
     async def _dispatch_filtered(self, event: str, data: JSON, intent: int) -> None:
-        for session in self._live_sessions():
+        for session in self._sessions_for(_guild_of(event, data)):
             if session.intents & intent:
                 await self._send_dispatch(session, event, data)
 
@@ -278,9 +261,11 @@ class GatewayMixin:
         ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
         await ws.prepare(request)
         connection = _Connection(ws, request.path, request.query)
+        connection.transport = request.transport
         self._connections.append(connection)
         self._bump()
         try:
+            await self._before_hello(connection)
             await connection.send(
                 {"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}, "s": None}
             )
@@ -333,24 +318,27 @@ class GatewayMixin:
         if intents & PRIVILEGED_INTENTS & ~self.allowed_privileged_intents:
             await connection.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
-        # A new identify replaces every earlier session (one bot per fake).
-        self._sessions.clear()
         session = _Session(secrets.token_hex(16), intents, data)
+        refusal = self._refuse_identify(session)
+        if refusal is not None:
+            await connection.ws.close(code=refusal[0], message=refusal[1].encode())
+            return
+        # A new identify replaces the earlier session of its shard (every session unsharded).
+        for old in list(self._sessions.values()):
+            if session.shard is None or old.shard is None or old.shard_id == session.shard_id:
+                del self._sessions[old.id]
         self._sessions[session.id] = session
         session.connection = connection
         connection.session = session
+        guilds = [g for g in self.guilds.values() if self._bot_in(g) and session.owns(g.id)]
         ready: JSON = {
             "v": 10,
             "user": self.bot_user.to_payload()
             | {"verified": True, "mfa_enabled": False, "email": None},
-            "guilds": [
-                {"id": str(g.id), "unavailable": True}
-                for g in self.guilds.values()
-                if self._bot_in(g)
-            ],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "session_type": "normal",
-            "resume_gateway_url": self.resume_gateway_url,
+            "resume_gateway_url": self._resume_url(session),
             "application": {"id": str(self.application_id), "flags": 0},
             "private_channels": [],
             "relationships": [],
@@ -363,11 +351,8 @@ class GatewayMixin:
         if "shard" in data:
             ready["shard"] = data["shard"]
         await self._send_dispatch(session, "READY", ready)
-        for guild in self.guilds.values():
-            if self._bot_in(guild):
-                await self._send_dispatch(
-                    session, "GUILD_CREATE", self._guild_create(guild, intents)
-                )
+        for guild in guilds:
+            await self._send_dispatch(session, "GUILD_CREATE", self._guild_create(guild, intents))
         session.guilds_sent = True
 
     async def _on_resume(self, connection: _Connection, data: JSON) -> None:
@@ -421,7 +406,7 @@ class GatewayMixin:
         if message.ephemeral:
             return
         intent = INTENT_DM_MESSAGES if message.channel.is_dm else INTENT_GUILD_MESSAGES
-        for session in self._live_sessions():
+        for session in self._sessions_for(message.guild_id):
             if not session.intents & intent:
                 continue
             payload = message.to_payload()
@@ -446,3 +431,11 @@ class GatewayMixin:
             payload["guild_id"] = str(message.guild_id)
         intent = INTENT_DM_MESSAGES if message.channel.is_dm else INTENT_GUILD_MESSAGES
         await self._dispatch_filtered("MESSAGE_DELETE", payload, intent)
+
+
+def _guild_of(event: str, data: JSON) -> int | None:
+    """The guild a dispatch belongs to (None: a DM or not guild-specific)."""
+    value = data.get("guild_id")
+    if value is None and event.startswith("GUILD_"):
+        value = data.get("id")
+    return int(value) if value is not None else None

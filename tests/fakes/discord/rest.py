@@ -34,6 +34,26 @@ class RestMixin:
 
     # -- REST ----------------------------------------------------------------------------------
 
+    def add_route(
+        self,
+        method: str,
+        path_regex: str,
+        handler: Callable[..., Awaitable[web.Response]],
+        *,
+        auth: bool = True,
+    ) -> None:
+        """Serve another REST route (checked before the built-in ones, so it may override one).
+
+        ``path_regex`` matches the whole path after the API base (``/guilds/(?P<guild_id>\\d+)
+        /roles/(?P<role_id>\\d+)``); ``handler(record, **named_groups)`` returns a response,
+        e.g. ``json_response(200, {...})``, or raises ``ApiError(status, code, message)`` (both
+        from ``tests.fakes.discord``). ``auth`` requires a bot Authorization header. Features
+        whose routes the fake lacks can add them in their own test helpers this way.
+        """
+        route = (method.upper(), re.compile(f"^{path_regex}$"), handler, auth)
+        self._routes.insert(len(self._extra_routes), route)
+        self._extra_routes.append(route)
+
     def _build_routes(
         self,
     ) -> list[tuple[str, re.Pattern[str], Callable[..., Awaitable[web.Response]], bool]]:
@@ -124,9 +144,8 @@ class RestMixin:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if (
-            request.path in (_GATEWAY_PATH, _RESUME_PATH)
-            and request.headers.get("Upgrade", "").lower() == "websocket"
-        ):
+            request.path == _GATEWAY_PATH or request.path.startswith(_RESUME_PATH)
+        ) and request.headers.get("Upgrade", "").lower() == "websocket":
             return await self._gateway(request)
         body, files = await _read_body(request)
         headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
@@ -219,9 +238,14 @@ class RestMixin:
         return _json_response(200, {"url": self.gateway_url})
 
     async def _get_gateway_bot(self, record: RecordedRequest) -> web.Response:
-        limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
+        limit = {
+            "total": 1000,
+            "remaining": self.session_starts_remaining,
+            "reset_after": 0,
+            "max_concurrency": self.max_concurrency,
+        }
         return _json_response(
-            200, {"url": self.gateway_url, "shards": 1, "session_start_limit": limit}
+            200, {"url": self.gateway_url, "shards": self.shard_count, "session_start_limit": limit}
         )
 
     async def _get_user(self, record: RecordedRequest, user_id: str) -> web.Response:
