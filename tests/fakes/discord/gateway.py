@@ -280,9 +280,14 @@ class GatewayMixin:
             self.errors.append(f"gateway: {error!r}")
             await ws.close(code=1011, message=b"fake discord bug")
         finally:
+            closed_by_fake = connection.closed
             connection.closed = True
-            if connection.session is not None and connection.session.connection is connection:
-                connection.session.connection = None
+            session = connection.session
+            if session is not None and session.connection is connection:
+                session.connection = None
+                if ws.close_code == 1000 and not closed_by_fake:
+                    # A clean close by the client ends its session (Discord cannot resume it).
+                    self._sessions.pop(session.id, None)
             self._bump()
         return ws
 
