@@ -46,6 +46,24 @@ Lifecycle and wiring
     ``allowed_privileged_intents`` (bitmask; set 0 or call ``refuse_privileged_intents()`` and
     IDENTIFY with members/presences/message_content is closed with 4014).
 
+Shards (``shards.py``)
+    ``FakeDiscord(shard_count=1, max_concurrency=1)``: what ``GET /gateway/bot`` answers
+    (``shards``, ``session_start_limit``); also ``session_starts_remaining``. IDENTIFY with
+    ``shard: [id, count]`` gets only the guilds with ``(guild_id >> 22) % count == id``; guild
+    events go to that shard's session, DMs to shard 0. ``guild_id_on_shard(id, count=None)``,
+    ``shard_of(guild)``, ``add_guilds(n, *, text_channels=2, roles=2)`` (cheap, round-robin over
+    the shards, no member list); ``connected_shards``, ``session_for_shard(id)``,
+    ``await wait_shards_connected(ids)``, ``await wait_ready(shard_ids=...)``;
+    ``await drop_shard(id, how="close"|"abrupt"|"reconnect"|"invalid_session"|
+    "invalid_session_resumable", code=4000)``; ``stall_shard(id)`` / ``release_shard(id)`` (the
+    shard's RESUME connection waits before HELLO: it stays down); ``identify_close_code``
+    (close every IDENTIFY with 4004, 4013...), ``max_guilds_per_shard`` (above it: 4011).
+
+Extending (``rest.py``)
+    ``add_route(method, path_regex, handler, *, auth=True)`` serves a REST route the fake lacks
+    (checked first); ``handler(record, **named_groups)`` returns ``json_response(status, body)``
+    or raises ``ApiError(status, code, message)``.
+
 World model (sync, silent: it is what the next READY/GUILD_CREATE describes)
     ``snowflake()``; ``add_user(name, *, bot=False, id=None)``;
     ``add_guild(name="Test Guild", *, id=None, owner=None, everyone_permissions=DEFAULT,
