@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import math
 import sys
@@ -12,6 +13,8 @@ from typing import Any, TypeVar, cast
 
 import aiohttp
 import discord
+import discord.gateway
+import yarl
 from discord import app_commands
 from discord.ext import commands
 from prometheus_client import CollectorRegistry
@@ -30,6 +33,7 @@ from .config import Settings
 from .errors import ErrorAnswer, explain, send_error
 from .metrics import BotMetrics
 from .sentry import capture_exception
+from .shards import IdentifyGate, ShardMonitor
 from .storage import Database
 from .storage.alerts import AlertRepository
 from .storage.guilds import GuildSettingsRepository
@@ -122,8 +126,8 @@ discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
 
-class GW2Bot(commands.Bot):
-    """A discord.py bot that knows its settings and services."""
+class GW2Bot(commands.AutoShardedBot):
+    """A discord.py bot that knows its settings and services; sharded (one shard when small)."""
 
     def __init__(
         self, services: Services, *, extensions: tuple[str, ...] = EXTENSIONS, **options: Any
@@ -135,6 +139,9 @@ class GW2Bot(commands.Bot):
         intents.typing = False
         # Only the leak guard reads message text; without it the privileged intent is not asked.
         intents.message_content = services.settings.security.leak_guard_enabled
+        discord_settings = services.settings.discord
+        if discord_settings.shard_ids:
+            options["shard_ids"] = list(discord_settings.shard_ids)
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -142,6 +149,7 @@ class GW2Bot(commands.Bot):
             tree_cls=GW2CommandTree,
             guild_ready_timeout=services.settings.discord.guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+            shard_count=discord_settings.shard_count,
             **options,
         )
         self.services = services
@@ -152,6 +160,10 @@ class GW2Bot(commands.Bot):
         metrics.build_info.info({"version": __version__})
         metrics.gateway_latency.set_function(self._finite_latency)
         metrics.guilds.set_function(lambda: len(self.guilds))
+        self.shard_monitor = services.metric_set(ShardMonitor)
+        self.shard_monitor.bind(latency=self._shard_latency, guild_counts=self._guilds_per_shard)
+        # Set from GET /gateway/bot when the shards launch.
+        self.identify_gate = IdentifyGate(1, services.clock)
 
     # Lifecycle ---------------------------------------------------------------------------------
 
@@ -173,9 +185,62 @@ class GW2Bot(commands.Bot):
             log.info("Synced %d global commands", len(synced))
         return synced
 
+    async def launch_shards(self) -> None:
+        """discord.py's launch, plus the identify rate limit from ``session_start_limit``.
+
+        ``GET /gateway/bot`` gives the recommended shard count (used unless DISCORD_SHARD_COUNT
+        is set), the gateway URL and how many shards may IDENTIFY at once (max_concurrency).
+        """
+        if self.is_closed():
+            return
+        recommended, url, limits = await self.http.get_bot_gateway()
+        if cast("int | None", self.shard_count) is None:
+            self.shard_count = recommended
+            gateway = yarl.URL(url)
+        else:
+            gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+        shard_ids = list(self.shard_ids or range(self.shard_count))
+        self._connection.shard_count = self.shard_count
+        self._connection.shard_ids = shard_ids
+        self.identify_gate = IdentifyGate(limits["max_concurrency"], self.services.clock)
+        self.shard_monitor.configure(self.shard_count, shard_ids)
+        log.info(
+            "Launching %d of %d shard(s), %d identify at a time (%d session starts left)",
+            len(shard_ids),
+            self.shard_count,
+            self.identify_gate.max_concurrency,
+            limits["remaining"],
+        )
+        if limits["remaining"] < len(shard_ids):
+            # Discord would refuse the identifies (and may reset the token): wait for the reset.
+            reset_s = limits["reset_after"] / 1000
+            log.warning("Session start limit reached: waiting %.0f s for its reset", reset_s)
+            await self.services.clock.sleep(reset_s)
+        for shard_id in shard_ids:
+            await self.launch_shard(gateway, shard_id, initial=shard_id == shard_ids[0])
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        await self.identify_gate.wait(shard_id or 0)
+
+    async def on_shard_connect(self, shard_id: int) -> None:
+        self.shard_monitor.connected(shard_id)
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self.shard_monitor.resumed(shard_id)
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        self.shard_monitor.disconnected(shard_id)
+
     async def on_ready(self) -> None:
         assert self.user is not None
-        log.info("Connected as %s (%d) to %d guilds", self.user, self.user.id, len(self.guilds))
+        log.info(
+            "Connected as %s (%d) to %d guilds on %d of %d shard(s)",
+            self.user,
+            self.user.id,
+            len(self.guilds),
+            len(self.shard_monitor.owned),
+            self.shard_count or 1,
+        )
 
     async def on_app_command_completion(
         self, interaction: discord.Interaction[GW2Bot], command: object
@@ -222,7 +287,24 @@ class GW2Bot(commands.Bot):
 
     @property
     def gateway_connected(self) -> bool:
-        return self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
+        return self.is_ready() and not self.is_closed() and not self.shards_down()
+
+    def shards_down(self) -> list[int]:
+        """The shards this process runs whose gateway session is not up now."""
+        return self.shard_monitor.down(self._shard_open)
+
+    def owns_guild(self, guild_id: int) -> bool:
+        """Whether this process runs the shard Discord delivers ``guild_id`` on."""
+        return self.shard_monitor.owns(guild_id)
+
+    @property
+    def runs_user_jobs(self) -> bool:
+        """User-wide jobs (key revalidation) run once per bot: in the process with shard 0.
+
+        Discord delivers DMs on shard 0, so the DM flow lives there too.
+        """
+        owned = self.shard_monitor.owned
+        return not owned or 0 in owned
 
     def observe_command(self, interaction: discord.Interaction[GW2Bot], outcome: str) -> None:
         if (
@@ -237,6 +319,17 @@ class GW2Bot(commands.Bot):
             self.services.metrics.app_command_seconds.labels(command=name).observe(
                 time.perf_counter() - started
             )
+
+    def _shard_open(self, shard_id: int) -> bool:
+        shard = self.get_shard(shard_id)
+        return shard is not None and not shard.is_closed()
+
+    def _shard_latency(self, shard_id: int) -> float | None:
+        shard = self.get_shard(shard_id)
+        return shard.latency if shard is not None else None
+
+    def _guilds_per_shard(self) -> dict[int, int]:
+        return dict(collections.Counter(guild.shard_id for guild in self.guilds))
 
     def _finite_latency(self) -> float:
         latency = self.latency

@@ -11,8 +11,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, AnyWebsocketUrl, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AnyHttpUrl,
+    AnyWebsocketUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 README_CONFIG_SECTION = "README.md#configuration"
 
@@ -34,8 +42,12 @@ class DiscordSettings(_Section):
     gateway_url: AnyWebsocketUrl = AnyWebsocketUrl("wss://gateway.discord.gg/")
     # Seconds to wait for guilds after READY; Discord's default is 2 s.
     guild_ready_timeout: float = Field(default=2.0, ge=0, le=60)
+    # Shards: empty asks Discord (GET /gateway/bot) how many; SHARD_IDS ("0-3", "0,2") makes this
+    # process run only those shards of SHARD_COUNT (clusters), and needs SHARD_COUNT.
+    shard_count: int | None = Field(default=None, ge=1, le=100_000)
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
 
-    @field_validator("dev_guild_id", mode="before")
+    @field_validator("dev_guild_id", "shard_count", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -45,6 +57,44 @@ class DiscordSettings(_Section):
     def _blank_token_is_none(cls, value: object) -> object:
         # ``DISCORD_TOKEN=`` (what ``cp .env.example .env`` gives) means "not set".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _parse_shard_ids(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            return parse_shard_ids(value)
+        return value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shard_ids_within_count(
+        cls, value: tuple[int, ...] | None, info: ValidationInfo
+    ) -> tuple[int, ...] | None:
+        if value is None:
+            return None
+        count = info.data.get("shard_count")
+        if count is None:
+            raise ValueError("needs DISCORD_SHARD_COUNT (the total number of shards)")
+        outside = [i for i in value if not 0 <= i < count]
+        if outside or not value:
+            raise ValueError(f"shard ids must be between 0 and {count - 1}; got {outside}")
+        return value
+
+
+def parse_shard_ids(text: str) -> tuple[int, ...]:
+    """``"0-3"`` → (0, 1, 2, 3); ``"0,2"`` → (0, 2); ranges and ids mix (``"0-1,4"``)."""
+    ids: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        low, dash, high = part.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise ValueError(f"{text!r} is not a list of shard ids like 0-3 or 0,2")
+        first, last = int(low), int(high) if dash else int(low)
+        if last < first:
+            raise ValueError(f"{part!r}: a range goes from low to high, like 0-3")
+        ids.update(range(first, last + 1))
+    return tuple(sorted(ids))
 
 
 class DatabaseSettings(_Section):

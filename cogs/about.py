@@ -32,6 +32,8 @@ class About(commands.Cog):
             version=bot.version,
             uptime=timedelta(seconds=int(bot.uptime_seconds)),
             guild_count=len(bot.guilds),
+            shard_count=bot.shard_count or 1,
+            shard_id=interaction.guild.shard_id if interaction.guild is not None else None,
             gw2_status=await gw2_status(bot),
             mistral_status=await mistral_status(bot),
         )
@@ -63,6 +65,8 @@ def render_about(
     guild_count: int,
     gw2_status: str,
     mistral_status: str,
+    shard_count: int = 1,
+    shard_id: int | None = None,
 ) -> discord.Embed:
     """The ``/about`` embed (pure: values in, embed out)."""
     embed = discord.Embed(
@@ -77,6 +81,9 @@ def render_about(
     embed.add_field(name="Version", value=version)
     embed.add_field(name="Uptime", value=format_duration(uptime))
     embed.add_field(name="Servers", value=str(guild_count))
+    # Shards are numbered from 0 as Discord does, so operators can match /readyz and metrics.
+    shards = f"{shard_count}" if shard_id is None else f"{shard_count} (this server: {shard_id})"
+    embed.add_field(name="Shards", value=shards)
     embed.add_field(name="GW2 API", value=gw2_status)
     embed.add_field(name="Mistral AI", value=mistral_status)
     embed.add_field(name="Help", value=f"[README]({README_URL})")

@@ -76,6 +76,8 @@ class KeyRevalidation(commands.Cog):
 
     async def _revalidation_loop(self) -> None:
         await self.bot.wait_until_ready()
+        if not self.bot.runs_user_jobs:
+            return  # keys belong to users, not guilds: the process with shard 0 checks them
         while not self.bot.is_closed():
             await self._pause(self.next_revalidation_delay())
             try:

@@ -234,7 +234,9 @@ class Settings(commands.GroupCog, group_name="settings"):
         # Removals while the bot was offline send no event: compare with the guilds it is in.
         # Guilds in an outage are still listed (as unavailable), so they are not marked left.
         gone, back = await self.bot.services.guild_settings.reconcile(
-            {guild.id for guild in self.bot.guilds}, self.bot.services.clock.now()
+            {guild.id for guild in self.bot.guilds},
+            self.bot.services.clock.now(),
+            owned=self.bot.owns_guild,
         )
         if gone or back:
             log.info("Guilds left while offline: %d; back again: %d", len(gone), len(back))

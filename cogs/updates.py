@@ -198,7 +198,8 @@ class Updates(commands.Cog):
             started = time.perf_counter()
             now = self.clock.now()
             await self._purge(now)
-            due = await self.subscriptions.due(now)
+            # In a cluster each process serves the guilds on its own shards.
+            due = [s for s in await self.subscriptions.due(now) if self.bot.owns_guild(s.guild_id)]
             self.metrics.due.set(len(due))
             if not due:
                 return CycleReport(0, 0, {}, time.perf_counter() - started)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -67,11 +68,18 @@ class GuildSettingsRepository:
             (guild_id,),
         )
 
-    async def reconcile(self, present: set[int], when: datetime) -> tuple[list[int], list[int]]:
+    async def reconcile(
+        self,
+        present: set[int],
+        when: datetime,
+        *,
+        owned: Callable[[int], bool] | None = None,
+    ) -> tuple[list[int], list[int]]:
         """Match the stored guilds with the ones the bot is in after connecting.
 
         Guilds with settings or subscriptions that the bot is no longer in (removed while it was
         offline) start their grace period; guilds marked left that it is in again are present.
+        With ``owned`` (a cluster process), guilds on other processes' shards are left alone.
         Returns (marked left, marked present).
         """
         rows = await self.db.fetchall(
@@ -79,6 +87,8 @@ class GuildSettingsRepository:
             "SELECT DISTINCT guild_id, NULL FROM update_subscriptions "
             "WHERE guild_id NOT IN (SELECT guild_id FROM guild_settings)"
         )
+        if owned is not None:
+            rows = [r for r in rows if owned(r["guild_id"])]
         gone = sorted(
             r["guild_id"] for r in rows if r["left_at"] is None and r["guild_id"] not in present
         )

@@ -49,7 +49,8 @@ def cog_of(interaction: discord.Interaction[Any], name: str, kind: type[C], off:
     """The running cog ``name`` for a component callback; ``off`` is the text shown when it is
     not loaded (a dynamic item outlives its cog across a reload or restart)."""
     client = interaction.client
-    cog = client.get_cog(name) if isinstance(client, commands.Bot) else None
+    # AutoShardedBot is not a subclass of commands.Bot: both share BotBase.
+    cog = client.get_cog(name) if isinstance(client, commands.bot.BotBase) else None
     if not isinstance(cog, kind):
         raise UserFacingError(off)
     return cog
