@@ -35,6 +35,7 @@ def repair(
     """
     problem = table.problem
     nodes = 0
+    solves = 0
     remaining = deadline - time.perf_counter()
     if remaining <= 0:
         return None
@@ -62,6 +63,9 @@ def repair(
         for worst, partner in pairs:
             if frozenset((worst, partner)) in tried:
                 continue
+            if solves >= REPAIR_SOLVES:
+                return state, score, nodes
+            solves += 1
             tried.add(frozenset((worst, partner)))
             found = _solve_pair(highs, model, state, {worst, partner})
             if found is None:
@@ -83,6 +87,7 @@ def repair(
 
 
 REPAIR_ROUNDS = 8
+REPAIR_SOLVES = 12  # pair sub-solves in all; past that the per-subgroup model is cheaper
 REPAIR_WORST = 1  # the subgroup missing most weight, paired with every other subgroup in turn
 REPAIR_NODES = 200
 
