@@ -52,10 +52,13 @@ class ShardedDriver(Driver):
         return await super().one(command, options)
 
 
-async def serve(control_port: int, guilds: int, max_concurrency: int, seed: int) -> None:
+async def serve(
+    control_port: int, guilds: int, max_concurrency: int, seed: int, shards: int | None
+) -> None:
     discord_fake = TimedFakeDiscord()
     discord_fake.default_timeout = 600.0
-    discord_fake.shard_count = max(1, math.ceil(guilds / GUILDS_PER_SHARD))
+    discord_fake.shard_count = shards or max(1, math.ceil(guilds / GUILDS_PER_SHARD))
+    discord_fake.max_guilds_per_shard = max(discord_fake.max_guilds_per_shard, guilds)
     discord_fake.max_concurrency = max_concurrency
     await discord_fake.start()
     gw2_fake = FakeGW2API(seed=seed)
@@ -109,8 +112,9 @@ def main() -> None:
     parser.add_argument("--guilds", type=int, required=True)
     parser.add_argument("--max-concurrency", type=int, default=1)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--shards", type=int, help="recommend this many shards instead")
     args = parser.parse_args()
-    asyncio.run(serve(args.control_port, args.guilds, args.max_concurrency, args.seed))
+    asyncio.run(serve(args.control_port, args.guilds, args.max_concurrency, args.seed, args.shards))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ guilds with ``session_start_limit.max_concurrency`` (default 1, as for most bots
 prints: shards, time from start to ready and the floor the identify rate limit sets, peak RSS and
 RSS per 1,000 guilds above the empty bot (10 guilds), CPU at idle over 30 s (heartbeats only),
 and ``/wvw match`` interactions/s and p99 at 10 outstanding with all guilds loaded (commands come
-from a guild on each shard in turn; the match is cached).
+from a guild on each shard in turn; the match is cached). The empty bot stays up for the whole
+run and its command rounds alternate with each size's, so the rate ratio compares runs under the
+same machine load (on a shared machine, back-to-back runs of one size differ by up to 2x).
 
     .venv/bin/python -m benchmarks.scale_guilds                # 1,000, 10,000 and 25,000
     .venv/bin/python -m benchmarks.scale_guilds --guilds 10000 # one size (plus the empty bot)
@@ -84,9 +86,14 @@ def settings_for(endpoints: dict[str, str], data_dir: Path) -> Settings:
 
 
 async def measure_one(
-    guilds: int, idle_s: float, commands: int, max_concurrency: int, rounds: int
+    guilds: int, idle_s: float, commands: int, max_concurrency: int
 ) -> dict[str, Any]:
-    """One size, in this process: start, ready, idle, commands. Returns the figures."""
+    """One size, in this process: start, ready, idle; then command rounds when the parent asks.
+
+    Protocol on stdout/stdin (one JSON line each): this process prints the start-up figures,
+    then answers each ``run`` line with one round's figures, and ``stop`` with the final ones.
+    The parent interleaves rounds with the empty bot's, so both see the same machine load.
+    """
     control_port = free_port()
     fakes = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything runs
         [
@@ -106,8 +113,6 @@ async def measure_one(
     try:
         assert fakes.stdout is not None
         endpoints = json.loads(await asyncio.to_thread(fakes.stdout.readline))
-        gc.collect()
-        rss_before = rss_mib()
         with tempfile.TemporaryDirectory() as data_dir:
             app = Application(settings_for(endpoints, Path(data_dir)), registry=CollectorRegistry())
             started = time.perf_counter()
@@ -120,7 +125,6 @@ async def measure_one(
                 app._services.gw2._policies["matches"] = CachePolicy(ttl=3600, max_ttl=3600)
                 async with aiohttp.ClientSession(f"http://127.0.0.1:{control_port}") as control:
                     await (await control.get("/ready")).json()
-                    info = await (await control.get("/info")).json()
                     gc.collect()
                     steady = rss_mib()
                     cpu_before, idle_started = cpu_seconds(), time.perf_counter()
@@ -128,83 +132,137 @@ async def measure_one(
                     idle_cpu = (cpu_seconds() - cpu_before) / (time.perf_counter() - idle_started)
                     body = {"command": MATCH[0], "options": MATCH[1], "outstanding": OUTSTANDING}
                     await control.post("/run", json=body | {"total": 300})  # warm-up
-                    runs = []
-                    for _ in range(rounds):
+                    shard_count = app.bot.shard_count or 1
+                    waves = math.ceil(shard_count / max_concurrency)
+                    _say(
+                        {
+                            "guilds": guilds,
+                            "shards": shard_count,
+                            "max_concurrency": max_concurrency,
+                            "ready_s": ready_s,
+                            "identify_floor_s": (waves - 1) * IDENTIFY_WINDOW_S,
+                            "steady_rss_mib": steady,
+                            "idle_cpu": idle_cpu,
+                            "idle_s": idle_s,
+                        }
+                    )
+                    while (await asyncio.to_thread(sys.stdin.readline)).strip() == "run":
                         bot_cpu, fake_cpu = cpu_seconds(), cpu_seconds(fakes.pid)
                         async with control.post("/run", json=body | {"total": commands}) as reply:
                             run = await reply.json()
                         count = len(run["latencies"])
-                        run["bot_cpu"] = (cpu_seconds() - bot_cpu) / count
-                        run["fake_cpu"] = (cpu_seconds(fakes.pid) - fake_cpu) / count
-                        runs.append(run)
-                peak = peak_rss_mib()
-                bot_guilds = len(app.bot.guilds)
-                shard_count = app.bot.shard_count or 1
-                down = app.bot.shards_down()
+                        _say(
+                            {
+                                "rate": count / run["wall"],
+                                "p99_ms": percentile(run["latencies"], 0.99) * 1000,
+                                "bot_cpu_us": (cpu_seconds() - bot_cpu) / count * 1e6,
+                                "fake_cpu_us": (cpu_seconds(fakes.pid) - fake_cpu) / count * 1e6,
+                            }
+                        )
+                final = {
+                    "peak_rss_mib": peak_rss_mib(),
+                    "bot_guilds": len(app.bot.guilds),
+                    "shards_down": app.bot.shards_down(),
+                }
             finally:
                 await app.stop()
     finally:
         fakes.terminate()
         fakes.wait(timeout=30)
-    waves = math.ceil(shard_count / max_concurrency)
-    return {
-        "guilds": guilds,
-        "bot_guilds": bot_guilds,
-        "shards": shard_count,
-        "shards_down": down,
-        "max_concurrency": max_concurrency,
-        "ready_s": ready_s,
-        "identify_floor_s": (waves - 1) * IDENTIFY_WINDOW_S,
-        "rss_before_mib": rss_before,
-        "steady_rss_mib": steady,
-        "peak_rss_mib": peak,
-        "idle_cpu": idle_cpu,
-        "idle_s": idle_s,
-        "rate": statistics.median(len(r["latencies"]) / r["wall"] for r in runs),
-        "p99_ms": statistics.median(percentile(r["latencies"], 0.99) for r in runs) * 1000,
-        "bot_cpu_us": statistics.median(r["bot_cpu"] for r in runs) * 1e6,
-        "fake_cpu_us": statistics.median(r["fake_cpu"] for r in runs) * 1e6,
-        "fake_guild_build_s": info["guild_build_seconds"],
-    }
+    return final
 
 
-def run_size(guilds: int, args: argparse.Namespace) -> dict[str, Any]:
-    """Measure one size in a fresh process (so RSS is that size's alone)."""
-    command = [
-        sys.executable,
-        "-m",
-        "benchmarks.scale_guilds",
-        "--one",
-        str(guilds),
-        "--idle",
-        str(args.idle),
-        "--commands",
-        str(args.commands),
-        "--max-concurrency",
-        str(args.max_concurrency),
-        "--rounds",
-        str(args.rounds),
-    ]
-    print(f"... {guilds:,} guilds", file=sys.stderr, flush=True)
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)
-    if done.returncode != 0:
-        raise SystemExit(f"the {guilds} guilds run failed:\n{done.stderr[-4000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+def _say(payload: dict[str, Any]) -> None:
+    print(json.dumps(payload), flush=True)
+
+
+class SizeRun:
+    """One size's bot process, driven round by round from the parent."""
+
+    def __init__(self, guilds: int, args: argparse.Namespace, log_dir: Path) -> None:
+        print(f"... starting the bot with {guilds:,} guilds", file=sys.stderr, flush=True)
+        self.log = log_dir / f"bot-{guilds}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.scale_guilds",
+            "--one",
+            str(guilds),
+            "--idle",
+            str(args.idle),
+            "--commands",
+            str(args.commands),
+            "--max-concurrency",
+            str(args.max_concurrency),
+        ]
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True
+            )
+        self.row: dict[str, Any] = self._read()
+        self.rounds: list[dict[str, Any]] = []
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise SystemExit(f"the bot run failed:\n{self.log.read_text()[-4000:]}")
+        result: dict[str, Any] = json.loads(line)
+        return result
+
+    def run(self) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write("run\n")
+        self.process.stdin.flush()
+        result = self._read()
+        self.rounds.append(result)
+        return result
+
+    def stop(self) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write("stop\n")
+        self.process.stdin.flush()
+        self.row |= self._read()
+        self.process.wait(timeout=120)
+        for key in ("rate", "p99_ms", "bot_cpu_us", "fake_cpu_us"):
+            self.row[key] = statistics.median(r[key] for r in self.rounds)
+        return self.row
+
+
+def measure_sizes(sizes: list[int], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The empty bot stays up; each size's rounds alternate with rounds of the empty bot."""
+    with tempfile.TemporaryDirectory() as log_dir:
+        empty = SizeRun(EMPTY, args, Path(log_dir))
+        rows = []
+        for size in sizes:
+            run = SizeRun(size, args, Path(log_dir))
+            baseline = []
+            for _ in range(args.rounds):
+                baseline.append(empty.run()["rate"])
+                run.run()
+            row = run.stop()
+            row["baseline_rate"] = statistics.median(baseline)
+            rows.append(row)
+        empty_row = empty.stop()
+        empty_row["baseline_rate"] = empty_row["rate"]
+    return [empty_row, *rows]
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     empty = rows[0]
     print(
-        "Measured on a shared 2-core machine under load from other work; one run per size.\n"
+        "Measured on a shared 2-core machine under load from other work; one bot process per "
+        "size.\n"
         f"Identify limit: max_concurrency {empty['max_concurrency']} per "
         f"{IDENTIFY_WINDOW_S:.0f} s; idle CPU over {empty['idle_s']:.0f} s; /wvw match at "
-        f"{OUTSTANDING} outstanding.\n"
+        f"{OUTSTANDING} outstanding, median of the rounds; 'vs 10' compares with the empty bot's "
+        "rounds interleaved with that size's (same machine load).\n"
     )
     print(
         f"{'guilds':>7} {'shards':>6} {'ready s':>8} {'floor s':>8} {'peak RSS':>9} "
         f"{'MiB/1k':>7} {'steady':>7} {'MiB/1k':>7} {'idle CPU':>9} {'inter./s':>9} "
         f"{'p99 ms':>7} {'vs 10':>6} {'bot µs':>7} {'fake µs':>7}"
+        "   (µs: CPU per interaction)"
     )
     for row in rows:
         extra = row["guilds"] - empty["guilds"]
@@ -216,7 +274,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"{row['guilds']:>7,} {row['shards']:>6} {row['ready_s']:>8.1f} "
             f"{row['identify_floor_s']:>8.1f} {row['peak_rss_mib']:>8.1f}M {per_k_peak:>7.2f} "
             f"{row['steady_rss_mib']:>6.1f}M {per_k_steady:>7.2f} {row['idle_cpu']:>8.2%} "
-            f"{row['rate']:>9.0f} {row['p99_ms']:>7.1f} {row['rate'] / empty['rate']:>6.1%} "
+            f"{row['rate']:>9.0f} {row['p99_ms']:>7.1f} {row['rate'] / row['baseline_rate']:>6.1%} "
             f"{row['bot_cpu_us']:>7.0f} {row['fake_cpu_us']:>7.0f}"
         )
         if row["bot_guilds"] != row["guilds"] or row["shards_down"]:
@@ -225,7 +283,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     for row in rows[1:]:
         extra = row["guilds"] - empty["guilds"]
         per_k = (row["peak_rss_mib"] - empty["peak_rss_mib"]) / extra * 1000
-        ratio = row["rate"] / empty["rate"]
+        ratio = row["rate"] / row["baseline_rate"]
         bot_part = row["ready_s"] - row["identify_floor_s"]
         print(
             f"{row['guilds']:>6,} guilds: RSS {per_k:.2f} MiB per 1,000 above the empty bot "
@@ -252,14 +310,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.one is not None:
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-        result = asyncio.run(
-            measure_one(args.one, args.idle, args.commands, args.max_concurrency, args.rounds)
-        )
+        result = asyncio.run(measure_one(args.one, args.idle, args.commands, args.max_concurrency))
         print(json.dumps(result))
         return
     started = time.perf_counter()
     sizes = args.guilds or list(DEFAULT_SIZES)
-    rows = [run_size(size, args) for size in [EMPTY, *sizes]]
+    rows = measure_sizes(sizes, args)
     print_table(rows)
     print(f"total {time.perf_counter() - started:.0f} s")
 

@@ -8,7 +8,6 @@ reconcile) asks :func:`shard_of` / ``GW2Bot.owns_guild`` so two processes never 
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,8 +17,6 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from services.clock import Clock
-
-log = logging.getLogger(__name__)
 
 # Discord allows ``max_concurrency`` IDENTIFYs per this many seconds, one per rate-limit bucket
 # (bucket = shard_id % max_concurrency).
