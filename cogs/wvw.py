@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# A rendered answer is reused without asking the match service again for this long (seconds): new
+# data shows at most this much later, and a popular match's hot path skips the lookup.
+ANSWER_RECHECK_S = 1.0
 # Answers are in English today; the language is part of the answer cache's key already.
 DEFAULT_LANGUAGE = "en"
 COG_OFF = "WvW commands are restarting — try again in a few seconds."
@@ -104,6 +107,16 @@ class ChosenTeam:
     note: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A rendered match answer, the data version it shows, and when that was last checked."""
+
+    version: Hashable
+    embed: discord.Embed
+    view: discord.ui.View
+    checked_at: float
+
+
 class WvW(commands.GroupCog, group_name="wvw"):
     """Live World-vs-World matches: scores, maps, objectives and matchups."""
 
@@ -112,7 +125,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
         self.defer_after = DEFER_AFTER
         self._unknown_guilds: dict[str, float] = {}
         # The latest rendered match answer per (team, map, language), with the data it shows.
-        self._answers: dict[tuple[int, str | None, str], tuple[Hashable, discord.Embed]] = {}
+        self._answers: dict[tuple[int, str | None, str], _Answer] = {}
         self._views: dict[tuple[int, str | None], discord.ui.View] = {}
         super().__init__()
 
@@ -217,15 +230,19 @@ class WvW(commands.GroupCog, group_name="wvw"):
         map, language) and data version (a new fetch, stale or not, the skirmish, the frozen
         flag). Times in it are Discord timestamps, which readers' clients keep current, so an
         answer does not age. A popular match is asked for many times a second around raid time;
-        its answer is serialised once (:mod:`cogs.common.sharing`).
+        its answer is serialised once (:mod:`cogs.common.sharing`). The data version is checked
+        at most once per ``ANSWER_RECHECK_S`` per answer.
         """
+        key = (team_id, map_type, language)
+        recent = self._answers.get(key)
+        checked_at = self.bot.services.clock.monotonic()
+        if recent is not None and checked_at - recent.checked_at < ANSWER_RECHECK_S:
+            return recent.embed, recent.view
         live = await self.bot.services.matches.live(team_id)
         summary = live.summary
         version = (live.data_version, summary.skirmish.number, summary.frozen)
-        key = (team_id, map_type, language)
-        recent = self._answers.get(key)
-        if recent is not None and recent[0] == version:
-            embed = recent[1]
+        if recent is not None and recent.version == version:
+            embed = recent.embed
         else:
             embed = frozen_embed(
                 render_match(
@@ -237,10 +254,10 @@ class WvW(commands.GroupCog, group_name="wvw"):
                     map_type=map_type,
                 )
             )
-            self._answers[key] = (version, embed)
         view = self._views.get((team_id, map_type))
         if view is None:
             view = self._views[(team_id, map_type)] = match_view(team_id, map_type)
+        self._answers[key] = _Answer(version, embed, view, checked_at)
         return embed, view
 
     async def objectives_page(

@@ -210,13 +210,13 @@ async def test_the_rendered_answer_is_reused_until_the_data_changes(tmp_path: Pa
         (cached,) = cog._answers.values()
         w.clock.advance(10)  # same data (match data lives 30 s): the same answer object
         again = await w.ask("wvw match", {"team": "11005"})
-        reused = next(iter(cog._answers.values()))[1] is cached[1]
+        reused = next(iter(cog._answers.values())).embed is cached.embed
         match = w.gw2.world.match_for(11005)
         assert match is not None
         match.add_kills("red", 5)
         w.clock.advance(31)  # a new fetch with new data: rendered again
         changed = await w.ask("wvw match", {"team": "11005"})
-        rerendered = next(iter(cog._answers.values()))[1] is not cached[1]
+        rerendered = next(iter(cog._answers.values())).embed is not cached.embed
     assert reused
     assert rerendered
     assert first.embed == again.embed
