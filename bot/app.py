@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -349,6 +351,16 @@ async def serve(settings: Settings, redactor: SecretRedactor) -> None:
         await app.stop(failed=failed)
 
 
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop when the ``speed`` extra is installed, else asyncio's default."""
+    try:
+        uvloop = importlib.import_module("uvloop")  # optional: not a static import
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
 def main() -> int:
     """The process entry point; returns the exit status."""
     try:
@@ -358,8 +370,11 @@ def main() -> int:
         return 2
     redactor = SecretRedactor(settings.secrets())
     setup_logging(settings.logging.level, settings.logging.format, redactor)
+    loop_factory = event_loop_factory()
+    log.info("Event loop: %s", "uvloop" if loop_factory else "asyncio")
     try:
-        asyncio.run(serve(settings, redactor))
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(serve(settings, redactor))
     except StartupError as error:
         log.error("Start-up failed: %s", error)
         return 1

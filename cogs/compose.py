@@ -1,5 +1,8 @@
 """``/compose``: plan a WvW squad (subgroups, specs, roles, boon coverage), with optional AI advice.
 
+(~480 lines: the command, its two buttons and the plan sessions they share; rendering is in
+``compose_render``, the AI's match context in ``compose_context``.)
+
 The answer is private to the caller (a draft); "Post to channel" shares it. "Reroll alternatives"
 shows the next-best *distinct* composition. When Mistral is configured the AI is asked
 automatically, once per answer (the command and each reroll); there is no separate AI button.
@@ -17,7 +20,6 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
 import discord
@@ -27,26 +29,20 @@ from discord.ext import commands
 from bot.errors import permission_names
 from cogs.common.answering import cog_of, component_errors
 from cogs.common.checks import missing_post_permissions
-from cogs.common.formatting import map_name
+from cogs.compose_context import build_match_context
 from cogs.compose_render import render_plan
 from cogs.team_options import resolve_team_option, team_autocomplete
 from services.composer import (
     ComposeRequest,
     ComposeResult,
     ComposerMetrics,
-    MapContext,
     MatchContext,
-    TeamContext,
     alternatives,
     compose,
     default_catalogue,
 )
-from services.composer.mistral import Colour
 from services.errors import UserFacingError
 from services.gw2 import GW2APIError
-from services.gw2.models import COLOURS as MATCH_COLOURS
-from services.gw2.models import Match
-from services.match_analysis import MatchSummary
 from services.matches import TeamNotInMatchError
 from services.roster import (
     LinkedAccount,
@@ -74,15 +70,12 @@ MATCH_BUDGET_S = 2.0
 ROSTER_CONCURRENCY = 6
 SESSIONS_KEPT = 256
 MAX_NOTES = 6
-# An objective flipped this recently counts as "contested" in the AI's match context.
-CONTESTED_WINDOW = timedelta(minutes=10)
 
 FREE_WORDS = frozenset({"", "none", "free", "any"})
 VOICE_WORDS = frozenset({"voice", "vc"})
 ROSTER_EXAMPLE = "Alice: firebrand, scrapper; Bob: herald; Carol"
 AUTOCOMPLETE_VALUE_LIMIT = 100
 
-COLOURS = cast(tuple[Colour, ...], MATCH_COLOURS)
 
 COG_OFF = "Squad planning is switched off right now. Try again later."
 EXPIRED = "This plan expired (the bot restarted). Run /compose again."
@@ -465,64 +458,6 @@ async def _run_button(
 
 
 # -------------------------------------------------------------------------------- pure helpers
-
-
-def build_match_context(
-    match: Match,
-    summary: MatchSummary,
-    *,
-    team_id: int,
-    now: datetime,
-    age_seconds: int | None = None,
-) -> MatchContext:
-    """The live match as the AI sees it: teams, per-map PPT and recently flipped objectives."""
-    teams = tuple(
-        TeamContext(
-            colour=colour,
-            name=stats.display_name,
-            score=stats.score,
-            victory_points=stats.victory_points,
-            ppt=stats.ppt,
-            kills=stats.kills,
-            deaths=stats.deaths,
-        )
-        for colour in COLOURS
-        if (stats := summary.colours.get(colour)) is not None
-    )
-    map_stats = {m.id: m for m in summary.maps}
-    maps: list[MapContext] = []
-    for match_map in match.maps:
-        stats_of_map = map_stats.get(match_map.id)
-        recent = sorted(
-            (
-                o
-                for o in match_map.objectives
-                if o.last_flipped is not None and now - o.last_flipped <= CONTESTED_WINDOW
-            ),
-            key=lambda o: (o.last_flipped or now, o.id),
-            reverse=True,
-        )
-        ppt: dict[Colour, int] = {}
-        if stats_of_map is not None:
-            for colour in COLOURS:
-                if (colour_stats := stats_of_map.colours.get(colour)) is not None:
-                    ppt[colour] = colour_stats.ppt
-        maps.append(
-            MapContext(
-                name=map_name(match_map.type),
-                ppt=ppt,
-                contested_objectives=len(recent),
-                recently_flipped=tuple(f"{o.type} {o.id}" for o in recent[:5]),
-            )
-        )
-    our = summary.colour_of(team_id)
-    return MatchContext(
-        our_colour=our if our in COLOURS else None,
-        teams=teams,
-        maps=tuple(maps),
-        skirmish_ends_in_minutes=max(0, int(summary.skirmish.time_left.total_seconds() // 60)),
-        data_age_seconds=age_seconds,
-    )
 
 
 def _default_size(mode: str) -> int:

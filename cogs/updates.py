@@ -1,5 +1,9 @@
 """Scheduled WvW match-update posts: one loop serves every subscribed channel.
 
+(Over ~450 lines: the loop and its per-channel delivery paths read best together; rendering is
+in ``updates_render``, scheduling rules in ``services.updates``, matches in ``services.matches``.
+Next split when it grows: the delivery of one channel.)
+
 A cycle (:meth:`Updates.run_cycle`):
 
 1. finds the due subscriptions (in guilds the bot is still in);

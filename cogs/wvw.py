@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ from services.teams import region_of
 
 from .common.answering import DEFER_AFTER, Responder, cog_of
 from .common.formatting import MAP_ORDER, map_short_name
+from .common.sharing import SharedView, frozen_embed
 from .team_options import resolve_team_option, team_autocomplete
 from .wvw_render import (
     objective_rows,
@@ -49,6 +50,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# A rendered answer is reused without asking the match service again for this long (seconds): new
+# data shows at most this much later, and a popular match's hot path skips the lookup.
+ANSWER_RECHECK_S = 1.0
+# Answers are in English today; the language is part of the answer cache's key already.
+DEFAULT_LANGUAGE = "en"
 COG_OFF = "WvW commands are restarting — try again in a few seconds."
 GUILD_TAG_BUDGET = 2.0
 # Claiming guilds the API does not know (deleted guilds): not asked again for an hour.
@@ -101,6 +107,16 @@ class ChosenTeam:
     note: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A rendered match answer, the data version it shows, and when that was last checked."""
+
+    version: Hashable
+    embed: discord.Embed
+    view: discord.ui.View
+    checked_at: float
+
+
 class WvW(commands.GroupCog, group_name="wvw"):
     """Live World-vs-World matches: scores, maps, objectives and matchups."""
 
@@ -108,7 +124,8 @@ class WvW(commands.GroupCog, group_name="wvw"):
         self.bot = bot
         self.defer_after = DEFER_AFTER
         self._unknown_guilds: dict[str, float] = {}
-        self._answers: dict[tuple[int, str | None], tuple[int, discord.Embed, discord.ui.View]] = {}
+        # The latest rendered match answer per (team, map, language), with the data it shows.
+        self._answers: dict[tuple[int, str | None, str], _Answer] = {}
         self._views: dict[tuple[int, str | None], discord.ui.View] = {}
         super().__init__()
 
@@ -205,31 +222,42 @@ class WvW(commands.GroupCog, group_name="wvw"):
         raise NoTeamError(in_guild=in_guild)
 
     async def match_answer(
-        self, team_id: int, map_type: str | None
+        self, team_id: int, map_type: str | None, language: str = DEFAULT_LANGUAGE
     ) -> tuple[discord.Embed, discord.ui.View]:
         """The match message (overview or one map) and its buttons.
 
-        An answer is reused for the rest of the second it was made in: the embed shows ages to
-        the second, match data lives 30 s, and a popular match is asked for many times a second
-        around raid time. Views hold only dynamic buttons, so one instance serves many messages.
+        The rendered answer is reused while the data behind it is the same: per (match, team,
+        map, language) and data version (a new fetch, stale or not, the skirmish, the frozen
+        flag). Times in it are Discord timestamps, which readers' clients keep current, so an
+        answer does not age. A popular match is asked for many times a second around raid time;
+        its answer is serialised once (:mod:`cogs.common.sharing`). The data version is checked
+        at most once per ``ANSWER_RECHECK_S`` per answer.
         """
-        second = int(self.bot.services.clock.now().timestamp())
-        recent = self._answers.get((team_id, map_type))
-        if recent is not None and recent[0] == second:
-            return recent[1], recent[2]
+        key = (team_id, map_type, language)
+        recent = self._answers.get(key)
+        checked_at = self.bot.services.clock.monotonic()
+        if recent is not None and checked_at - recent.checked_at < ANSWER_RECHECK_S:
+            return recent.embed, recent.view
         live = await self.bot.services.matches.live(team_id)
-        embed = render_match(
-            live.summary,
-            fetched_at=live.fetched_at,
-            stale=live.stale,
-            now=live.now,
-            focus_team_id=team_id,
-            map_type=map_type,
-        )
+        summary = live.summary
+        version = (live.data_version, summary.skirmish.number, summary.frozen)
+        if recent is not None and recent.version == version:
+            embed = recent.embed
+        else:
+            embed = frozen_embed(
+                render_match(
+                    summary,
+                    fetched_at=live.fetched_at,
+                    stale=live.stale,
+                    now=live.now,
+                    focus_team_id=team_id,
+                    map_type=map_type,
+                )
+            )
         view = self._views.get((team_id, map_type))
         if view is None:
             view = self._views[(team_id, map_type)] = match_view(team_id, map_type)
-        self._answers[(team_id, map_type)] = (second, embed, view)
+        self._answers[key] = _Answer(version, embed, view, checked_at)
         return embed, view
 
     async def objectives_page(
@@ -294,10 +322,10 @@ class WvW(commands.GroupCog, group_name="wvw"):
 # ----------------------------------------------------------------------------------- views
 def match_view(team_id: int, map_type: str | None) -> discord.ui.View:
     """Overview / EBG / Red BL / Blue BL / Green BL; the shown one is highlighted (a refresh)."""
-    view = discord.ui.View(timeout=None)
+    view = SharedView()
     for key, target in VIEW_KEYS.items():
         view.add_item(MatchViewButton(team_id, key, current=target == map_type))
-    return view
+    return view.freeze()
 
 
 def objectives_view(

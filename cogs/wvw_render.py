@@ -52,7 +52,9 @@ def render_match(
 ) -> discord.Embed:
     """The match embed: the overview when ``map_type`` is ``None``, else that map's view.
 
-    ``focus_team_id`` marks the asking team (★) and colours the embed in its colour.
+    ``focus_team_id`` marks the asking team (★) and colours the embed in its colour. The text
+    does not depend on ``now`` (times are Discord timestamps), so an answer can be reused for as
+    long as ``summary`` is current; ``now`` is kept for callers' symmetry with the other renderers.
     """
     focus_colour = summary.colour_of(focus_team_id) if focus_team_id is not None else None
     ranking = summary.ranking()
@@ -70,7 +72,7 @@ def render_match(
         )
     embed = discord.Embed(
         title=title,
-        description=_clock_line(summary, fetched_at, now),
+        description=_clock_line(summary, fetched_at),
         colour=colour,
         timestamp=fetched_at,
     )
@@ -321,14 +323,15 @@ def _map_lines(stats: ColourStats, map_type: str) -> str:
     )
 
 
-def _clock_line(summary: MatchSummary, fetched_at: datetime, now: datetime) -> str:
+def _clock_line(summary: MatchSummary, fetched_at: datetime) -> str:
+    """Times as Discord timestamps: readers' clients keep them current, so the text stays true
+    for as long as the data does (the answer is reused, and update posts are edited rarely)."""
     clock = summary.skirmish
-    age = format_duration(now - fetched_at)
+    at = discord.utils.format_dt
     return (
-        f"Skirmish {clock.number}/{clock.total} · {format_duration(clock.time_left)} left\n"
-        f"Reset in {format_duration(summary.time_to_reset)} "
-        f"({discord.utils.format_dt(summary.end_time, 'f')})\n"
-        f"Data as of {discord.utils.format_dt(fetched_at, 'T')} ({age} old)"
+        f"Skirmish {clock.number}/{clock.total} · ends {at(clock.ends_at, 'R')}\n"
+        f"Reset {at(summary.end_time, 'R')} ({at(summary.end_time, 'f')})\n"
+        f"Data as of {at(fetched_at, 'T')} ({at(fetched_at, 'R')})"
     )
 
 

@@ -106,7 +106,47 @@ def team_name(value: int, worlds: Mapping[int, str] | None = None) -> str | None
 
 
 def resolve_team(text: str, worlds: Mapping[int, str] | None = None) -> TeamResolution:
-    """Turn what a player typed into a team or legacy world id (see :class:`TeamResolution`)."""
+    """Turn what a player typed into a team or legacy world id (see :class:`TeamResolution`).
+
+    Without ``worlds`` the answer depends on the text alone and is cached (a popular team is
+    asked for many times a second around raid time; the resolution is immutable).
+    """
+    if worlds is None:
+        return _resolve_offline(text)
+    return _resolve(text, worlds)
+
+
+def search_teams(
+    prefix: str, limit: int = 25, worlds: Mapping[int, str] | None = None
+) -> list[TeamCandidate]:
+    """Autocomplete: teams (then worlds) whose name or id fits ``prefix``, best first.
+
+    An empty prefix lists teams in table order. Discord allows at most 25 choices.
+    """
+    everything = _candidates(worlds)
+    query = normalise(prefix)
+    if not query:
+        return [c for c in everything if c.kind == "team"][:limit]
+    if query.isdigit():
+        return [c for c in everything if str(c.id).startswith(query)][:limit]
+    return _ranked_matches(query, everything)[:limit]
+
+
+def normalise(text: str) -> str:
+    """Lower-case, accents and apostrophes removed, punctuation as single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    folded = stripped.casefold()
+    folded = re.sub(r"['’‘`´]", "", folded)
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", folded).split())
+
+
+@lru_cache(maxsize=4096)
+def _resolve_offline(text: str) -> TeamResolution:
+    return _resolve(text, None)
+
+
+def _resolve(text: str, worlds: Mapping[int, str] | None) -> TeamResolution:
     id_match = _ID_PREFIX_RE.match(text)
     if id_match:
         value = int(id_match.group(1))
@@ -136,31 +176,6 @@ def resolve_team(text: str, worlds: Mapping[int, str] | None = None) -> TeamReso
     by_name = {normalise(c.name): c for c in everything}
     close = difflib.get_close_matches(query, list(by_name), n=5, cutoff=0.6)
     return TeamResolution("none", suggestions=tuple(by_name[name] for name in close))
-
-
-def search_teams(
-    prefix: str, limit: int = 25, worlds: Mapping[int, str] | None = None
-) -> list[TeamCandidate]:
-    """Autocomplete: teams (then worlds) whose name or id fits ``prefix``, best first.
-
-    An empty prefix lists teams in table order. Discord allows at most 25 choices.
-    """
-    everything = _candidates(worlds)
-    query = normalise(prefix)
-    if not query:
-        return [c for c in everything if c.kind == "team"][:limit]
-    if query.isdigit():
-        return [c for c in everything if str(c.id).startswith(query)][:limit]
-    return _ranked_matches(query, everything)[:limit]
-
-
-def normalise(text: str) -> str:
-    """Lower-case, accents and apostrophes removed, punctuation as single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    folded = stripped.casefold()
-    folded = re.sub(r"['’‘`´]", "", folded)
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", folded).split())
 
 
 def _ranked_matches(query: str, everything: list[TeamCandidate]) -> list[TeamCandidate]:

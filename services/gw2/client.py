@@ -1,5 +1,8 @@
 """The GW2 API client: typed, cached, coalesced, rate-limited and honest about failures.
 
+(Over ~450 lines on purpose: one method per endpoint family plus the resilient core they share;
+the cache, rate limiter and error mapping already live in their own modules.)
+
 One :class:`GW2Client` serves the whole bot over the bot's ``aiohttp.ClientSession`` (the client
 does not own or close it). Every public method returns a :class:`Fetched` wrapper: the parsed
 value plus when it was fetched and whether it is a stale copy served because the API failed.

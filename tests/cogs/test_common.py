@@ -7,10 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import discord
+import pytest
 
 from bot.client import EXTENSIONS
 from cogs.common.checks import missing_post_permissions
 from cogs.common.formatting import format_duration, map_name, map_short_name
+from cogs.common.sharing import SharedView, frozen_embed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,3 +94,26 @@ def test_cogs_take_their_repositories_from_services() -> None:
 def test_no_raw_sql_in_the_process_wiring() -> None:
     text = (ROOT / "bot" / "app.py").read_text("utf-8")
     assert [word for word in ("SELECT ", "UPDATE ", "INSERT ") if word in text] == []
+
+
+def test_a_frozen_embed_serialises_once_to_the_same_json() -> None:
+    embed = discord.Embed(title="WvW EU Tier 3", description="Skirmish 14/84")
+    embed.add_field(name="🟥 Red", value="**118** VP")
+    frozen = frozen_embed(embed)
+
+    assert frozen.to_dict() == embed.to_dict()
+    assert frozen.to_dict() is frozen.to_dict()
+
+
+async def test_a_shared_view_holds_only_dynamic_items_and_skips_the_view_store() -> None:
+    from cogs.wvw import match_view
+
+    view = match_view(11005, None)
+    assert view.is_finished()  # discord.py stores only unfinished views per message
+    assert view.to_components() is view.to_components()
+    assert len(view.to_components()[0]["components"]) == 5
+
+    plain = SharedView()
+    plain.add_item(discord.ui.Button(label="x", custom_id="x"))
+    with pytest.raises(TypeError):
+        plain.freeze()

@@ -8,7 +8,7 @@ from datetime import timedelta
 import discord
 import pytest
 
-from cogs.compose import build_match_context
+from cogs.compose_context import build_match_context
 from cogs.compose_render import (
     MAX_EMBEDS,
     embeds_length,

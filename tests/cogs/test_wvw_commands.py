@@ -96,7 +96,7 @@ async def test_match_by_team_id_shows_the_three_teams_and_map_buttons(tmp_path: 
     assert any(name.endswith("Tombs of Drascir ★") for name in names)
     assert len(names) == 3
     assert "Skirmish" in embed["description"]
-    assert "Reset in" in embed["description"]
+    assert "Reset <t:" in embed["description"]
     assert message.custom_ids() == [
         "wvw:m:11005:ov",
         "wvw:m:11005:ebg",
@@ -199,7 +199,28 @@ async def test_api_down_with_cache_serves_the_cached_match_with_a_note(tmp_path:
     assert "⚠ Cached data" not in field_names(fresh)
     assert "⚠ Cached data" in field_names(stale)
     assert stale.embed is not None
-    assert "(2m old)" in stale.embed["description"]
+    assert stale.embed["description"] == fresh.embed["description"]  # same data, same times
+    assert "Data as of <t:" in stale.embed["description"]
+
+
+async def test_the_rendered_answer_is_reused_until_the_data_changes(tmp_path: Path) -> None:
+    async with world(tmp_path) as w, w.bot() as app:
+        first = await w.ask("wvw match", {"team": "11005"})
+        cog = wvw_cog(app)
+        (cached,) = cog._answers.values()
+        w.clock.advance(10)  # same data (match data lives 30 s): the same answer object
+        again = await w.ask("wvw match", {"team": "11005"})
+        reused = next(iter(cog._answers.values())).embed is cached.embed
+        match = w.gw2.world.match_for(11005)
+        assert match is not None
+        match.add_kills("red", 5)
+        w.clock.advance(31)  # a new fetch with new data: rendered again
+        changed = await w.ask("wvw match", {"team": "11005"})
+        rerendered = next(iter(cog._answers.values())).embed is not cached.embed
+    assert reused
+    assert rerendered
+    assert first.embed == again.embed
+    assert changed.embed != first.embed
 
 
 async def test_unchanged_data_for_half_an_hour_is_flagged_frozen(tmp_path: Path) -> None:

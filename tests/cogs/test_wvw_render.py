@@ -215,9 +215,9 @@ GOLDEN_OVERVIEW: dict[str, Any] = {
     "color": 0x3B82F6,
     "timestamp": "2026-11-21T21:14:15+00:00",
     "type": "rich",
-    "description": "Skirmish 14/84 · 45m left\n"
-    "Reset in 5d 20h (<t:1795802280:f>)\n"
-    "Data as of <t:1795295655:T> (45s old)",
+    "description": "Skirmish 14/84 · ends <t:1795298400:R>\n"
+    "Reset <t:1795802280:R> (<t:1795802280:f>)\n"
+    "Data as of <t:1795295655:T> (<t:1795295655:R>)",
     "title": "WvW EU Tier 3",
 }
 
