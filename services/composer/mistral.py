@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.composer.metrics import ComposerMetrics
 from services.composer.models import Plan
+from services.composer.plain_text import plain_model
 from services.composer.problem import Problem
 from services.secrets import SecretRedactor
 
@@ -370,7 +371,8 @@ class MistralComposer:
             advice = AIAdvice.model_validate(data)
         except ValidationError:
             return _fail("schema_mismatch")
-        return AIReply(outcome="ok", advice=advice)
+        # Plain sentences only: no links, mentions or Markdown reach an embed or the channel.
+        return AIReply(outcome="ok", advice=plain_model(advice))
 
     def _observe(self, outcome: str, seconds: float) -> None:
         if self.metrics is None:
