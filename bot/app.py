@@ -182,12 +182,15 @@ class Application:
             self._bot_task.result()  # surfaces a login or gateway failure
 
     async def readiness(self) -> dict[str, str]:
-        """Why the process is not ready (empty when it is): gateway connected and DB answering."""
+        """Why the process is not ready (empty when it is): gateway connected, DB answering and
+        writable (a one-row write probe)."""
         problems: dict[str, str] = {}
         if self.bot is None or not self.bot.gateway_connected:
             problems["gateway"] = "not connected"
         if self._services is None or not await self._services.db.ping():
             problems["database"] = "not answering"
+        elif (write_problem := await self._services.db.write_problem()) is not None:
+            problems["database"] = f"cannot write: {write_problem}"
         return problems
 
     async def stop(self) -> None:

@@ -305,7 +305,10 @@ class AccountCog(commands.Cog, name="Account"):
             await _send_quietly(message.channel, content=reply)
             return
         async with message.channel.typing():
-            answer = await self.link_pasted_key(message.author.id, parsed)
+            try:
+                answer = await self.link_pasted_key(message.author.id, parsed)
+            except UserFacingError as error:  # e.g. the database is full: nothing was stored
+                answer = LinkReply(str(error))
         await _send_quietly(message.channel, content=answer.content, embed=answer.embed)
 
     async def _guard_against_leak(self, message: discord.Message) -> None:
