@@ -41,6 +41,7 @@ from bot.errors import permission_names
 from bot.sentry import capture_exception
 from bot.storage.subscriptions import Delivered, Subscription, SubscriptionRepository
 from cogs.team_options import world_names
+from cogs.updates_once import post_once
 from cogs.updates_render import admin_dm, outage_note, render_week_result, stale_note
 from cogs.wvw_render import render_match
 from services.gw2 import Fetched, GW2APIError, NotFoundError, UnavailableError
@@ -56,6 +57,7 @@ from services.updates import (
     is_new_week,
     match_key,
     next_due,
+    post_nonce,
 )
 
 if TYPE_CHECKING:
@@ -365,7 +367,10 @@ class Updates(commands.Cog):
             )
             if result is not None:
                 await self.pacer.acquire()
-                await channel.send(embed=render_week_result(result, team_id=subscription.team_id))
+                await channel.send(
+                    embed=render_week_result(result, team_id=subscription.team_id),
+                    nonce=post_nonce("week_result", subscription.id, subscription.next_due_at),
+                )
                 self.metrics.delivery("week_result", "ok")
             await self.subscriptions.record_week_result_posted(
                 subscription.id, match_id, match_start
@@ -383,8 +388,16 @@ class Updates(commands.Cog):
                     raise
                 self.metrics.delivery("edit", "message_missing")
         if message is None:
-            await self.pacer.acquire()
-            message = await channel.send(content=content, embed=embed)
+            message = await post_once(
+                channel,
+                subscription,
+                self.subscriptions,
+                self.pacer,
+                now=cycle.now,
+                bot_user_id=self.bot.user.id if self.bot.user else None,
+                content=content,
+                embed=embed,
+            )
             self.metrics.delivery("post", "ok")
         await self.subscriptions.record_delivery(
             subscription.id,
@@ -420,7 +433,9 @@ class Updates(commands.Cog):
                 sent = True
         if not sent:
             await self.pacer.acquire()
-            await channel.send(note)
+            await channel.send(
+                note, nonce=post_nonce("stale_note", subscription.id, subscription.next_due_at)
+            )
         self.metrics.delivery("stale_note", "ok")
         await self.subscriptions.mark_stale(subscription.id, since or cycle.now, next_at)
         return "stale_note"

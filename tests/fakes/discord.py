@@ -481,6 +481,11 @@ class FakeDiscord:
         self.synced_commands: list[JSON] = []
         self.guild_synced_commands: dict[int, list[JSON]] = {}
         self.sync_count = 0
+        #: ``enforce_nonce``: the same nonce from the same author within this many seconds
+        #: returns the message already created (as Discord does for "a few minutes").
+        self.nonce_window_s = 300.0
+        self.nonce_reuses = 0
+        self._nonces: dict[tuple[int, str], tuple[FakeMessage, float]] = {}
 
         self.identify_payloads: list[JSON] = []
         self.gateway_received: list[JSON] = []
@@ -1921,12 +1926,24 @@ class FakeDiscord:
             raise _ApiError(403, 50013, "Missing Permissions")
         body = record.json or {}
         self._validate(body, record)
+        nonce = None if body.get("nonce") is None else str(body["nonce"])
+        if nonce is not None and body.get("enforce_nonce"):
+            seen = self._nonces.get((self.bot_user.id, nonce))
+            if seen is not None and time.monotonic() - seen[1] <= self.nonce_window_s:
+                if seen[0].deleted:
+                    raise _ApiError(404, 10008, "Unknown Message")
+                self.nonce_reuses += 1
+                return _json_response(200, {**seen[0].to_payload(), "nonce": nonce})
         message = self._new_bot_message(channel, body, record, source="channel")
         message.message_reference = body.get("message_reference")
         if message.message_reference is not None:
             message.type = 19
+        if nonce is not None:
+            self._nonces[(self.bot_user.id, nonce)] = (message, time.monotonic())
         await self._announce_message(message, "MESSAGE_CREATE")
-        return _json_response(200, message.to_payload())
+        return _json_response(
+            200, {**message.to_payload(), "nonce": nonce} if nonce else message.to_payload()
+        )
 
     async def _get_message(
         self, record: RecordedRequest, channel_id: str, message_id: str
