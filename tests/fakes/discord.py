@@ -486,6 +486,9 @@ class FakeDiscord:
         self.nonce_window_s = 300.0
         self.nonce_reuses = 0
         self._nonces: dict[tuple[int, str], tuple[FakeMessage, float]] = {}
+        #: Called once a bot message was created, before the client gets the answer (a test
+        #: can kill the client there: the message exists, the client never learns its id).
+        self.after_message_created: Callable[[FakeMessage], Awaitable[None]] | None = None
 
         self.identify_payloads: list[JSON] = []
         self.gateway_received: list[JSON] = []
@@ -1941,6 +1944,8 @@ class FakeDiscord:
         if nonce is not None:
             self._nonces[(self.bot_user.id, nonce)] = (message, time.monotonic())
         await self._announce_message(message, "MESSAGE_CREATE")
+        if self.after_message_created is not None:
+            await self.after_message_created(message)
         return _json_response(
             200, {**message.to_payload(), "nonce": nonce} if nonce else message.to_payload()
         )
