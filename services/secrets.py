@@ -6,6 +6,7 @@ a secret looks like.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -42,7 +43,7 @@ _KEY_PATTERNS: tuple[re.Pattern[str], ...] = (GW2_API_KEY_RE, JWT_RE)
 def find_gw2_api_keys(text: str) -> list[str]:
     """Every GW2 API key or subtoken in ``text`` (for the leak guard), as it reads once invisible
     characters are removed: a key with a zero-width space in it is still a key."""
-    normalised, _ = normalise_for_secrets(text)
+    normalised = normalise_for_secrets(text).text
     return [m.group(0) for m in GW2_API_KEY_RE.finditer(normalised)] + [
         m.group(0) for m in JWT_RE.finditer(normalised)
     ]
@@ -50,12 +51,13 @@ def find_gw2_api_keys(text: str) -> list[str]:
 
 def key_spans(text: str) -> list[tuple[int, int]]:
     """Where in ``text`` (original positions) a GW2 API key or subtoken sits, in order."""
-    normalised, origin = normalise_for_secrets(text)
+    normalised = normalise_for_secrets(text)
     spans: list[tuple[int, int]] = []
     for pattern in _KEY_PATTERNS:
-        for match in pattern.finditer(normalised):
+        for match in pattern.finditer(normalised.text):
             if match.end() > match.start():
-                spans.append((origin[match.start()], origin[match.end() - 1] + 1))
+                start = normalised.original(match.start())
+                spans.append((start, normalised.original(match.end() - 1) + 1))
     spans.sort()
     merged: list[tuple[int, int]] = []
     for start, end in spans:
@@ -66,39 +68,88 @@ def key_spans(text: str) -> list[tuple[int, int]]:
     return merged
 
 
-def normalise_for_secrets(text: str) -> tuple[str, list[int]]:
-    """``text`` as a key detector should read it, and each character's position in ``text``.
+class Normalised:
+    """Text as the key detector reads it, mapping its positions back to the original text."""
+
+    __slots__ = ("_breaks", "_norm_starts", "text")
+
+    def __init__(self, text: str, breaks: list[tuple[int, int]]) -> None:
+        self.text = text
+        # (normalised index, original index) where the two stop running in step.
+        self._breaks = breaks
+        self._norm_starts = [b[0] for b in breaks]
+
+    def original(self, index: int) -> int:
+        """The position in the original text of normalised character ``index``."""
+        at = bisect.bisect_right(self._norm_starts, index) - 1
+        if at < 0:
+            return index
+        norm_start, orig_start = self._breaks[at]
+        return orig_start + (index - norm_start)
+
+
+def normalise_for_secrets(text: str) -> Normalised:
+    """``text`` as a key detector should read it.
 
     Invisible formatting characters (zero-width space and joiners, word joiner, BOM, soft hyphen,
-    bidi controls: Unicode category Cf) are dropped, also when written as a ``\\u200b`` escape
-    (how ``repr`` shows them in a logged payload); dashes become ``-`` and full-width forms their
-    ASCII letters (NFKC).
+    bidi controls, tags: Unicode category Cf) are dropped, also when written as a ``\\u200b``
+    escape (how ``repr`` shows them in a logged payload); Unicode dashes become ``-`` and
+    full-width digits and letters their ASCII forms. Text without any of those (nearly all log
+    lines) is returned as it is, at the cost of one regex scan.
     """
     if text.isascii() and "\\" not in text:
-        return text, list(range(len(text)))
-    chars: list[str] = []
-    origin: list[int] = []
-    index, length = 0, len(text)
-    while index < length:
-        char = text[index]
-        if char == "\\":
-            escape = _ESCAPE_RE.match(text, index)
-            if escape is not None and _is_invisible(_unescape(escape)):
-                index = escape.end()
-                continue
-        if not _is_invisible(char):
-            for folded in _fold(char):
-                chars.append(folded)
-                origin.append(index)
-        index += 1
-    return "".join(chars), origin
+        return Normalised(text, [])
+    pieces: list[str] = []
+    breaks: list[tuple[int, int]] = []
+    last = length = 0
+    for match in _SPECIAL_RE.finditer(text):
+        token = match.group(0)
+        if token.startswith("\\"):
+            if not _is_invisible(_unescape(token)):
+                continue  # an ordinary escape sequence: read as written
+            replacement = ""
+        else:
+            replacement = "" if _is_invisible(token) else _fold(token)
+        pieces.append(text[last : match.start()])
+        length += match.start() - last
+        pieces.append(replacement)
+        breaks.append((length, match.start()))
+        length += len(replacement)
+        breaks.append((length, match.end()))
+        last = match.end()
+    if not breaks:
+        return Normalised(text, [])
+    pieces.append(text[last:])
+    return Normalised("".join(pieces), breaks)
 
 
-_ESCAPE_RE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|x([0-9A-Fa-f]{2})|U([0-9A-Fa-f]{8}))")
+def _invisible_ranges() -> str:
+    """A regex class body of every non-ASCII Cf character (BMP scanned once, astral listed)."""
+    ranges: list[str] = []
+    start: int | None = None
+    for code in range(0x80, 0x10000):
+        invisible = unicodedata.category(chr(code)) == "Cf"
+        if invisible and start is None:
+            start = code
+        elif not invisible and start is not None:
+            ranges.append(f"\\u{start:04x}-\\u{code - 1:04x}")
+            start = None
+    astral = r"\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    return "".join(ranges) + astral + r"\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 
 
-def _unescape(escape: re.Match[str]) -> str:
-    code = int(escape.group(1) or escape.group(2) or escape.group(3), 16)
+# Unicode dashes and full-width digits, A-F/a-f and hyphen: what can disguise a key's characters.
+_FOLDABLE = r"\u2010-\u2015\u2212\ufe58\ufe63\uff0d\uff10-\uff19\uff21-\uff26\uff41-\uff46"
+_SPECIAL_RE = re.compile(
+    r"\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|U[0-9A-Fa-f]{8})|["
+    + _invisible_ranges()
+    + _FOLDABLE
+    + "]"
+)
+
+
+def _unescape(escape: str) -> str:
+    code = int(escape[2:], 16)
     return chr(code) if code <= 0x10FFFF else ""
 
 
@@ -107,11 +158,10 @@ def _is_invisible(char: str) -> bool:
 
 
 def _fold(char: str) -> str:
-    if char.isascii():
-        return char
     if unicodedata.category(char) == "Pd":
         return "-"
-    return unicodedata.normalize("NFKC", char)
+    folded = unicodedata.normalize("NFKC", char)
+    return folded if len(folded) == 1 else char
 
 
 def mask_key(key: str) -> str:
