@@ -26,6 +26,8 @@ from services.updates import NONCE_TRUST_SECONDS, RequestPacer, post_nonce
 log = logging.getLogger(__name__)
 
 HISTORY_LOOKUP_LIMIT = 25
+# Discord's clock (message timestamps) against ours (the recorded intent).
+INTENT_CLOCK_SLACK = timedelta(seconds=30)
 
 
 async def post_once(
@@ -50,7 +52,7 @@ async def post_once(
     message: discord.Message | None = None
     since = subscription.pending_since
     if crashed and since is not None and now - since > timedelta(seconds=NONCE_TRUST_SECONDS):
-        message = await find_own_post(channel, subscription, nonce, bot_user_id, embed)
+        message = await find_own_post(channel, subscription, nonce, bot_user_id, embed, since)
     if message is None:
         await pacer.acquire()
         message = await channel.send(content=content, embed=embed, nonce=nonce)
@@ -68,8 +70,10 @@ async def find_own_post(
     nonce: str,
     bot_user_id: int | None,
     embed: discord.Embed,
+    since: datetime,
 ) -> discord.Message | None:
-    """The bot's own update for this subscription posted after the last recorded one, if any."""
+    """The bot's own update for this subscription posted after the last recorded one and not
+    before the intent was recorded, if any."""
     after = (
         discord.Object(subscription.last_message_id)
         if subscription.last_message_id is not None
@@ -78,6 +82,8 @@ async def find_own_post(
     found: discord.Message | None = None
     try:
         async for message in channel.history(limit=HISTORY_LOOKUP_LIMIT, after=after):
+            if message.created_at < since - INTENT_CLOCK_SLACK:
+                continue
             if _is_this_post(message, nonce, bot_user_id, embed):
                 found = message  # oldest first with ``after``: keep the newest
     except discord.HTTPException as error:
