@@ -50,6 +50,7 @@ class Ledger:
     killed_after_post: int = 0  # kills between Discord creating a post and the bot recording it
     start_seconds: list[float] = field(default_factory=list)
     cycle_seconds: list[float] = field(default_factory=list)
+    phases: dict[str, list[float]] = field(default_factory=dict)
 
 
 class Durability:
@@ -239,11 +240,17 @@ async def test_kill_9_at_random_points_loses_no_acknowledged_write_and_posts_onc
                     process.kill()
                 await process.wait()
             run.ledger.kills += 1
+            phase = time.monotonic()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            run.ledger.phases.setdefault("cancel", []).append(time.monotonic() - phase)
+            phase = time.monotonic()
             await run.gone()
+            run.ledger.phases.setdefault("gone", []).append(time.monotonic() - phase)
+            phase = time.monotonic()
             run.check_database()
+            run.ledger.phases.setdefault("check", []).append(time.monotonic() - phase)
             run.ledger.cycle_seconds.append(time.monotonic() - cycle_started)
 
         # One clean run: pending posts are finished (or found), then SIGTERM.
@@ -279,7 +286,9 @@ async def test_kill_9_at_random_points_loses_no_acknowledged_write_and_posts_onc
         f"{sum(run.ledger.cycle_seconds) / CYCLES:.2f} s "
         f"(start {sum(run.ledger.start_seconds) / CYCLES:.2f} s, "
         f"slowest start {max(run.ledger.start_seconds):.2f} s, "
-        f"max {max(run.ledger.cycle_seconds):.2f} s)"
+        f"max {max(run.ledger.cycle_seconds):.2f} s; slowest "
+        + ", ".join(f"{k} {max(v):.2f} s" for k, v in run.ledger.phases.items())
+        + ")"
     )
     assert process.returncode == 0
     assert run.ledger.kills >= 30
