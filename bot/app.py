@@ -240,11 +240,14 @@ class Application:
             self._bot_task.result()  # surfaces a login or gateway failure
 
     async def readiness(self) -> dict[str, str]:
-        """Why the process is not ready (empty when it is): every shard up and DB answering."""
+        """Why the process is not ready (empty when it is): every shard up, DB answering and
+        writable (a one-row write probe)."""
         problems: dict[str, str] = {}
         problems.update(self._gateway_readiness())
         if self._services is None or not await self._services.db.ping():
             problems["database"] = "not answering"
+        elif (write_problem := await self._services.db.write_problem()) is not None:
+            problems["database"] = f"cannot write: {write_problem}"
         return problems
 
     def _gateway_readiness(self) -> dict[str, str]:

@@ -1,8 +1,10 @@
 """Logging: one format (text or JSON), module loggers, and secrets masked in every record.
 
-The redaction runs twice on purpose: a filter rewrites each record (message, args, exception text)
-before any handler sees it, and the formatter redacts its final output, which also covers
-tracebacks whose frames mention a secret.
+The redaction runs twice on purpose: every record is rewritten (message, args, exception text) as
+it is created, by a log-record factory, so no handler anywhere sees a secret (discord.py's DEBUG
+gateway payloads, a handler a library or an operator adds to any logger, Sentry's logging hook);
+and the formatter redacts its final output, which also covers tracebacks whose frames mention a
+secret. The handler filter redacts what is set after creation (``extra`` fields).
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from services.secrets import SecretRedactor
 
 from .config import LogFormat
 
-_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+_REDACTED_MARK = "_gw2opt_redacted"
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({})).keys()) | {
+    "message",
+    "asctime",
+    _REDACTED_MARK,
+}
+_BASE_FACTORY = logging.getLogRecordFactory()
 
 
 class RedactingFilter(logging.Filter):
@@ -28,20 +36,39 @@ class RedactingFilter(logging.Filter):
         self.redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):  # a bad format string: keep what there is, masked
-            message = f"{record.msg} {record.args}"
-        record.msg = self.redactor.redact(message)
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self.redactor.redact(record.exc_text)
+        # Redacted at creation, unless msg/args were replaced since (``makeLogRecord``).
+        if getattr(record, _REDACTED_MARK, None) is not record.msg or record.args:
+            redact_record(record, self.redactor)
         for name, value in vars(record).items():
             if name not in _RECORD_FIELDS and isinstance(value, str):
                 setattr(record, name, self.redactor.redact(value))
         return True
+
+
+def redact_record(record: logging.LogRecord, redactor: SecretRedactor) -> None:
+    """Mask secrets in ``record``'s message, arguments and exception text (in place)."""
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):  # a bad format string: keep what there is, masked
+        message = f"{record.msg} {record.args}"
+    record.msg = redactor.redact(message)
+    record.args = None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redactor.redact(record.exc_text)
+    setattr(record, _REDACTED_MARK, record.msg)
+
+
+def install_record_redaction(redactor: SecretRedactor) -> None:
+    """Redact every record of every logger when it is created (replaces an earlier install)."""
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = _BASE_FACTORY(*args, **kwargs)
+        redact_record(record, redactor)
+        return record
+
+    logging.setLogRecordFactory(factory)
 
 
 class _RedactingTextFormatter(logging.Formatter):
@@ -90,6 +117,7 @@ def setup_logging(level: str, fmt: LogFormat, redactor: SecretRedactor) -> loggi
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
+    install_record_redaction(redactor)
     # discord.py's HTTP debug lines include request bodies; keep them at INFO unless asked.
     logging.getLogger("discord.http").setLevel(max(logging.getLevelName(level), logging.INFO))
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)

@@ -230,7 +230,10 @@ class KeyLinking(commands.Cog):
             await send_quietly(message.channel, content=reply)
             return
         async with message.channel.typing():
-            answer = await self.link_pasted_key(message.author.id, parsed)
+            try:
+                answer = await self.link_pasted_key(message.author.id, parsed)
+            except UserFacingError as error:  # e.g. the database is full: nothing was stored
+                answer = LinkReply(str(error))
         await send_quietly(message.channel, content=answer.content, embed=answer.embed)
 
     # Linking -----------------------------------------------------------------------------------

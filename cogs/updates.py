@@ -46,6 +46,7 @@ from bot.sentry import capture_exception
 from bot.storage.subscriptions import Delivered, Subscription, SubscriptionRepository
 from bot.tracing import cycle_transaction
 from cogs.common.checks import PERMISSIONS_EDIT, PERMISSIONS_POST, missing_channel_permissions
+from cogs.updates_once import post_once
 from cogs.updates_render import (
     admin_dm,
     outage_note,
@@ -66,6 +67,7 @@ from services.updates import (
     is_new_week,
     match_key,
     next_due,
+    post_nonce,
 )
 
 if TYPE_CHECKING:
@@ -355,7 +357,10 @@ class Updates(commands.Cog):
             )
             if result is not None:
                 await self.pacer.acquire()
-                await channel.send(embed=render_week_result(result, team_id=subscription.team_id))
+                await channel.send(
+                    embed=render_week_result(result, team_id=subscription.team_id),
+                    nonce=post_nonce("week_result", subscription.id, subscription.next_due_at),
+                )
                 self.metrics.delivery("week_result", "ok")
             await self.subscriptions.record_week_result_posted(
                 subscription.id, match_id, match_start
@@ -373,8 +378,16 @@ class Updates(commands.Cog):
                     raise
                 self.metrics.delivery("edit", "message_missing")
         if message is None:
-            await self.pacer.acquire()
-            message = await channel.send(content=content, embed=embed)
+            message = await post_once(
+                channel,
+                subscription,
+                self.subscriptions,
+                self.pacer,
+                now=cycle.now,
+                bot_user_id=self.bot.user.id if self.bot.user else None,
+                content=content,
+                embed=embed,
+            )
             self.metrics.delivery("post", "ok")
         await self.subscriptions.record_delivery(
             subscription.id,
@@ -410,7 +423,9 @@ class Updates(commands.Cog):
                 sent = True
         if not sent:
             await self.pacer.acquire()
-            await channel.send(note)
+            await channel.send(
+                note, nonce=post_nonce("stale_note", subscription.id, subscription.next_due_at)
+            )
         self.metrics.delivery("stale_note", "ok")
         await self.subscriptions.mark_stale(subscription.id, since or cycle.now, next_at)
         return "stale_note"

@@ -107,6 +107,20 @@ def content_hash(
     return digest.hexdigest()[:32]
 
 
+PostKind = Literal["update", "week_result", "stale_note"]
+_NONCE_PREFIX: dict[PostKind, str] = {"update": "u", "week_result": "w", "stale_note": "n"}
+# Discord returns the message already created for a repeated nonce for "a few minutes"; an
+# intent older than this is looked up in the channel instead.
+NONCE_TRUST_SECONDS = 120
+
+
+def post_nonce(kind: PostKind, subscription_id: int, due_at: datetime | None) -> str:
+    """The nonce of one scheduled post: the same for the same subscription, slot and kind, so a
+    post repeated after a crash is recognised as the same message (at most 25 characters)."""
+    slot = int(due_at.timestamp()) if due_at is not None else 0
+    return f"{_NONCE_PREFIX[kind]}{subscription_id}.{slot}"[:25]
+
+
 def is_new_week(last_match_id: str | None, last_match_start: str | None, match: Match) -> bool:
     """The team plays a newer match than the one last posted (the weekly reset happened)."""
     if last_match_id is None or last_match_start is None:

@@ -1,6 +1,13 @@
 """Storage: the SQLite connection, the migration runner and small repositories with explicit SQL."""
 
-from .database import Database, Transaction, db_time, parse_db_time
+from .database import Database, StorageWriteError, Transaction, db_time, parse_db_time
 from .migrations import MigrationError
 
-__all__ = ["Database", "MigrationError", "Transaction", "db_time", "parse_db_time"]
+__all__ = [
+    "Database",
+    "MigrationError",
+    "StorageWriteError",
+    "Transaction",
+    "db_time",
+    "parse_db_time",
+]

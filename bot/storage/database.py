@@ -3,15 +3,22 @@
 Cogs and repositories write short, explicit, parameterised SQL through ``Database``; writes go
 through ``transaction()`` so concurrent commands never interleave half-finished changes, and
 ``close()`` waits for the write in progress before closing the file.
+
+A write the file refuses (disk full, read-only file or folder, a lock held too long elsewhere)
+rolls back and raises :class:`StorageWriteError`, whose text tells the user nothing was saved;
+``write_problem()`` is the cheap write probe behind ``/readyz``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +26,7 @@ import aiosqlite
 
 from bot.tracing import db_span
 from services.clock import parse_stored_time, stored_time
+from services.errors import UserFacingError
 
 from .migrations import MIGRATIONS_DIR, discover, migrate
 
@@ -33,14 +41,54 @@ db_time = stored_time
 parse_db_time = parse_stored_time
 
 
+class StorageWriteError(UserFacingError):
+    """The database refused a write; the transaction was rolled back, so nothing was stored."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            "I couldn't save that: the bot's storage can't be written right now, so nothing was "
+            "stored. Try again in a few minutes; if it keeps happening, tell the bot's admins."
+        )
+        self.reason = reason
+
+
+def write_failure_reason(error: BaseException) -> str | None:
+    """A short, secret-free reason when ``error`` means the file cannot be written, else None.
+
+    Constraint violations and programming errors are bugs, not storage faults: those stay None.
+    """
+    if not isinstance(error, sqlite3.DatabaseError) or isinstance(
+        error, sqlite3.IntegrityError | sqlite3.ProgrammingError | sqlite3.DataError
+    ):
+        return None
+    text = str(error).lower()
+    for needle, reason in _WRITE_FAILURES:
+        if needle in text:
+            return reason
+    return "write failed"
+
+
+_WRITE_FAILURES = (
+    ("full", "disk full"),
+    ("readonly", "read-only"),
+    ("read-only", "read-only"),
+    ("locked", "locked by another writer"),
+    ("busy", "locked by another writer"),
+    ("i/o", "disk I/O error"),
+)
+
+
 class Database:
     """Owns the connection. Create with ``await Database.open(path)``."""
 
-    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, path: Path, *, busy_timeout_ms: int = 5000
+    ) -> None:
         self._connection = connection
         self.path = path
         self._write_lock = asyncio.Lock()
         self.query_seconds: QueryTimer = None
+        self._busy_timeout_ms = busy_timeout_ms
 
     @classmethod
     async def open(
@@ -61,7 +109,7 @@ class Database:
         except BaseException:
             await connection.close()
             raise
-        return cls(connection, path)
+        return cls(connection, path, busy_timeout_ms=busy_timeout_ms)
 
     async def close(self) -> None:
         """Wait for the write in progress, then close the connection."""
@@ -76,6 +124,36 @@ class Database:
         except (aiosqlite.Error, TimeoutError, ValueError):
             return False
         return True
+
+    async def write_problem(self, *, wait_s: float = 1.0) -> str | None:
+        """Why the database cannot be written now, or None: a one-row write probe (``/readyz``).
+
+        Waits at most about ``wait_s`` for a lock, ours or another process's.
+        """
+        try:
+            async with asyncio.timeout(wait_s):
+                await self._write_lock.acquire()
+        except TimeoutError:
+            return "a write is taking too long"
+        try:
+            await self._connection.execute(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
+            try:
+                await self._connection.execute("BEGIN IMMEDIATE")
+                await self._connection.execute(
+                    "INSERT INTO health_probe (id, probed_at) VALUES (1, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+                    (db_time(datetime.now(UTC)),),
+                )
+                await self._connection.commit()
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    await asyncio.shield(self._connection.rollback())
+                await self._connection.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+        except (sqlite3.Error, ValueError) as error:
+            return write_failure_reason(error) or "write failed"
+        finally:
+            self._write_lock.release()
+        return None
 
     # Reads -----------------------------------------------------------------------------------
 
@@ -114,11 +192,15 @@ class Database:
                 # transaction rolled back (aiosqlite runs the queued BEGIN, then the ROLLBACK).
                 await self._connection.execute("BEGIN IMMEDIATE")
                 yield Transaction(self)
-            except BaseException:
-                await asyncio.shield(self._connection.rollback())
-                raise
-            else:
                 await self._connection.commit()
+            except BaseException as error:
+                with contextlib.suppress(sqlite3.Error):
+                    await asyncio.shield(self._connection.rollback())
+                reason = write_failure_reason(error)
+                if reason is None:
+                    raise
+                log.warning("A database write failed and was rolled back: %s", reason)
+                raise StorageWriteError(reason) from error
 
     # Internals -------------------------------------------------------------------------------
 

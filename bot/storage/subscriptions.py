@@ -21,7 +21,7 @@ from .database import Database, db_time, parse_db_time
 _COLUMNS = (
     "id, guild_id, channel_id, team_id, interval_minutes, mode, last_message_id, last_match_id, "
     "last_match_start, last_posted_hash, last_posted_at, next_due_at, enabled, last_error, "
-    "disabled_at, stale_since, created_by, created_at"
+    "disabled_at, stale_since, created_by, created_at, pending_nonce, pending_since"
 )
 
 
@@ -44,6 +44,9 @@ class Subscription:
     disabled_at: datetime | None
     stale_since: datetime | None
     created_by: int | None
+    # A post about to be sent (its nonce, when recorded): set means a crash may have left it.
+    pending_nonce: str | None = None
+    pending_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,11 +168,19 @@ class SubscriptionRepository:
         )
         return parse_db_time(value)
 
+    async def record_intent(self, subscription_id: int, nonce: str, now: datetime) -> None:
+        """A post with ``nonce`` is about to be sent (saved first: a crash before its id is
+        recorded then finds the message instead of sending it twice)."""
+        await self.db.execute(
+            "UPDATE update_subscriptions SET pending_nonce = ?, pending_since = ? WHERE id = ?",
+            (nonce, db_time(now), subscription_id),
+        )
+
     async def record_delivery(self, subscription_id: int, delivered: Delivered) -> None:
         await self.db.execute(
             "UPDATE update_subscriptions SET last_message_id = ?, last_match_id = ?, "
             "last_match_start = ?, last_posted_hash = ?, last_posted_at = ?, next_due_at = ?, "
-            "stale_since = NULL WHERE id = ?",
+            "stale_since = NULL, pending_nonce = NULL, pending_since = NULL WHERE id = ?",
             (
                 delivered.message_id,
                 delivered.match_id,
@@ -257,4 +268,6 @@ def _subscription(row: aiosqlite.Row | Any) -> Subscription:
         disabled_at=parse_db_time(row["disabled_at"]),
         stale_since=parse_db_time(row["stale_since"]),
         created_by=row["created_by"],
+        pending_nonce=row["pending_nonce"],
+        pending_since=parse_db_time(row["pending_since"]),
     )

@@ -20,18 +20,21 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import httpx2
-from mistralai.client import Mistral
-from mistralai.client import errors as mistral_errors
-from mistralai.client.models import SystemMessage, UserMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.composer.metrics import ComposerMetrics
 from services.composer.models import Plan
+from services.composer.plain_text import plain_model
 from services.composer.problem import Problem
 from services.secrets import SecretRedactor
+
+if TYPE_CHECKING:
+    from mistralai.client.models import SystemMessage, UserMessage
+
+# The SDK (and its HTTP stack) is imported when a composer is made, not at start-up: it takes
+# about a second to import, and a bot without MISTRAL_API_KEY never needs it.
 
 __all__ = [
     "AIAdvice",
@@ -275,6 +278,8 @@ class MistralComposer:
         self.max_tokens = max_tokens
         self._redactor = redactor or SecretRedactor([api_key])
         self._redactor.add_literal(api_key)
+        from mistralai.client import Mistral
+
         self._client = Mistral(
             api_key=api_key, server_url=server_url, timeout_ms=int(timeout_s * 1000)
         )
@@ -305,6 +310,10 @@ class MistralComposer:
         return AIReply(outcome=outcome, note=unavailable_note(outcome))
 
     async def _request(self, prompt: str, timeout_s: float) -> AIReply:
+        import httpx2
+        from mistralai.client import errors as mistral_errors
+        from mistralai.client.models import SystemMessage, UserMessage
+
         schema = AIAdvice.model_json_schema()
         messages: list[SystemMessage | UserMessage] = [
             SystemMessage(content=SYSTEM_PROMPT),
@@ -370,7 +379,8 @@ class MistralComposer:
             advice = AIAdvice.model_validate(data)
         except ValidationError:
             return _fail("schema_mismatch")
-        return AIReply(outcome="ok", advice=advice)
+        # Plain sentences only: no links, mentions or Markdown reach an embed or the channel.
+        return AIReply(outcome="ok", advice=plain_model(advice))
 
     def _observe(self, outcome: str, seconds: float) -> None:
         if self.metrics is None:

@@ -165,6 +165,8 @@ class GW2Client:
         self._user_agent = user_agent
         self._lang = lang
         self.rate_limiter = rate_limiter or GW2RateLimiter(clock)
+        if metrics is not None:
+            metrics.paused_scopes.set_function(self.rate_limiter.paused_scopes)
         self._retry = retry or RetryPolicy()
         self._call_budget = call_budget
         self._request_timeout = request_timeout
@@ -458,7 +460,7 @@ class GW2Client:
             attempt += 1
             try:
                 waited = await self.rate_limiter.acquire(
-                    kid, max_wait=max(0.0, deadline - self._clock.monotonic())
+                    kid, max_wait=max(0.0, deadline - self._clock.monotonic()), family=family
                 )
             except RateLimitedError as error:
                 error.family = family
@@ -470,7 +472,7 @@ class GW2Client:
             if remaining <= 0:
                 raise UnavailableError(family=family)
             outcome = await self._attempt(
-                family, url, headers, adapter, min(self._request_timeout, remaining)
+                family, url, headers, adapter, min(self._request_timeout, remaining), kid
             )
             if isinstance(outcome, CacheEntry):
                 self.cache.put(ckey, outcome)
@@ -502,6 +504,7 @@ class GW2Client:
         headers: Mapping[str, str],
         adapter: TypeAdapter[T],
         time_limit: float,
+        kid: str | None = None,
     ) -> CacheEntry | Failure:
         started = time.perf_counter()
         try:
@@ -537,12 +540,26 @@ class GW2Client:
             return self._entry(family, value, response_headers)
 
         text = _error_text(body)
-        retry_after = _retry_after(response_headers.get("Retry-After"))
+        retry_after = _retry_after(response_headers.get("Retry-After"), self._clock.now())
+        if retry_after is not None:
+            retry_after = min(retry_after, self.rate_limiter.max_pause)
         failure = classify_failure(status, text, family=family, retry_after=retry_after)
         if status == 429:
-            self.rate_limiter.pause(retry_after if retry_after is not None else 1.0)
+            self._pause(family, kid, retry_after)
         self._count(family, failure.error.outcome)
         return failure
+
+    def _pause(self, family: str, kid: str | None, retry_after: float | None) -> None:
+        """A 429: hold back this key (or, for public data, this family), capped, and show it."""
+        scope, applied = self.rate_limiter.pause(
+            retry_after if retry_after is not None else 1.0, family=family, key_id=kid
+        )
+        if self._metrics is not None:
+            self._metrics.upstream_pauses.labels(family, scope or "all").inc()
+            self._metrics.upstream_pause_seconds.labels(family).observe(applied)
+        log.warning(
+            "GW2 API %s answered 429: pausing %s requests for %.0f s", family, scope, applied
+        )
 
     def _entry(self, family: str, value: Any, headers: Mapping[str, str]) -> CacheEntry:
         policy = self._policies.get(family, CachePolicy(ttl=60, max_ttl=300))
@@ -621,7 +638,8 @@ def _header_ttl(headers: Mapping[str, str]) -> float | None:
     return None
 
 
-def _retry_after(value: str | None) -> float | None:
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date), uncapped."""
     if not value:
         return None
     try:
@@ -634,7 +652,7 @@ def _retry_after(value: str | None) -> float | None:
         return None
     if when.tzinfo is None:
         return None
-    return max(0.0, (when - datetime.now(when.tzinfo)).total_seconds())
+    return max(0.0, (when - now).total_seconds())
 
 
 def _error_text(body: bytes) -> str:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_PAUSE_BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 # Every ``outcome`` a request is counted with: "ok", the local rate limiter's refusal and each
 # error class's ``outcome`` (services/gw2/errors.py).
 REQUEST_OUTCOMES = (
@@ -67,6 +68,25 @@ class GW2Metrics:
             "gw2opt_gw2_api_retries_total",
             "Retried GW2 API requests by endpoint family and the outcome that caused the retry.",
             ["family", "outcome"],
+            registry=registry,
+        )
+        self.upstream_pauses = Counter(
+            "gw2opt_gw2_api_upstream_pauses_total",
+            "Upstream 429s that paused requests, by endpoint family and what was paused "
+            "(key: the key that got it; family: public requests of that family).",
+            ["family", "scope"],
+            registry=registry,
+        )
+        self.upstream_pause_seconds = Histogram(
+            "gw2opt_gw2_api_upstream_pause_seconds",
+            "Pause applied after an upstream 429 (its Retry-After, capped at 60 s).",
+            ["family"],
+            buckets=_PAUSE_BUCKETS,
+            registry=registry,
+        )
+        self.paused_scopes = Gauge(
+            "gw2opt_gw2_api_paused_scopes",
+            "Keys and endpoint families currently held back by an upstream 429.",
             registry=registry,
         )
 

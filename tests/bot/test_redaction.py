@@ -27,10 +27,11 @@ MISTRAL_KEY = "mistral-secret-0123456789abcdef"
 @pytest.fixture
 def stream() -> Iterator[io.StringIO]:
     root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    handlers, level, factory = list(root.handlers), root.level, logging.getLogRecordFactory()
     yield io.StringIO()
     root.handlers[:] = handlers
     root.setLevel(level)
+    logging.setLogRecordFactory(factory)
 
 
 def _logger(stream: io.StringIO, fmt: LogFormat) -> logging.Logger:

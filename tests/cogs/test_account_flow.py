@@ -432,6 +432,7 @@ async def test_the_key_never_reaches_logs_sentry_messages_or_the_database_file(
 
     root = logging.getLogger()
     saved_handlers, saved_level = list(root.handlers), root.level
+    saved_factory = logging.getLogRecordFactory()
     # The production pipeline (redacting handler) at DEBUG, plus the raw records before it.
     output = io.StringIO()
     handler = setup_logging("DEBUG", LogFormat.TEXT, SecretRedactor())
@@ -477,6 +478,7 @@ async def test_the_key_never_reaches_logs_sentry_messages_or_the_database_file(
         sentry_sdk.init()
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
+        logging.setLogRecordFactory(saved_factory)
     database = b"".join(p.read_bytes() for p in tmp_path.glob("bot.sqlite3*"))
     ours = "\n".join(
         text for name, text in raw.lines if name.split(".")[0] in {"bot", "cogs", "services"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import discord
@@ -93,6 +93,14 @@ class FakeDiscord(
         self.synced_commands: list[JSON] = []
         self.guild_synced_commands: dict[int, list[JSON]] = {}
         self.sync_count = 0
+        #: ``enforce_nonce``: the same nonce from the same author within this many seconds
+        #: returns the message already created (as Discord does for "a few minutes").
+        self.nonce_window_s = 300.0
+        self.nonce_reuses = 0
+        self._nonces: dict[tuple[int, str], tuple[FakeMessage, float]] = {}
+        #: Called once a bot message was created, before the client gets the answer (a test
+        #: can kill the client there: the message exists, the client never learns its id).
+        self.after_message_created: Callable[[FakeMessage], Awaitable[None]] | None = None
 
         self.identify_payloads: list[JSON] = []
         self.gateway_received: list[JSON] = []

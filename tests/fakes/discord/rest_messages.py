@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -89,12 +90,26 @@ class MessagesRestMixin:
             raise _ApiError(403, 50013, "Missing Permissions")
         body = record.json or {}
         self._validate(body, record)
+        nonce = None if body.get("nonce") is None else str(body["nonce"])
+        if nonce is not None and body.get("enforce_nonce"):
+            seen = self._nonces.get((self.bot_user.id, nonce))
+            if seen is not None and time.monotonic() - seen[1] <= self.nonce_window_s:
+                if seen[0].deleted:
+                    raise _ApiError(404, 10008, "Unknown Message")
+                self.nonce_reuses += 1
+                return _json_response(200, {**seen[0].to_payload(), "nonce": nonce})
         message = self._new_bot_message(channel, body, record, source="channel")
         message.message_reference = body.get("message_reference")
         if message.message_reference is not None:
             message.type = 19
+        if nonce is not None:
+            self._nonces[(self.bot_user.id, nonce)] = (message, time.monotonic())
         await self._announce_message(message, "MESSAGE_CREATE")
-        return _json_response(200, message.to_payload())
+        if self.after_message_created is not None:
+            await self.after_message_created(message)
+        return _json_response(
+            200, {**message.to_payload(), "nonce": nonce} if nonce else message.to_payload()
+        )
 
     async def _get_message(
         self, record: RecordedRequest, channel_id: str, message_id: str
