@@ -3,7 +3,8 @@
 Known errors (domain errors, missing permissions, checks) become a short ephemeral message. Anything
 else is logged with its traceback, counted, sent to Sentry, and the user gets an apology with a
 reference id they can quote to the bot's admins. The answer goes where the interaction allows: the
-first response, a follow-up when already answered, or the channel when the token has expired.
+first response or a follow-up when already answered. When the token has expired the error is logged
+and dropped: an answer meant for one user never falls back to a public channel post.
 """
 
 from __future__ import annotations
@@ -45,6 +46,16 @@ def permission_names(permissions: list[str]) -> str:
     )
 
 
+# Discord's codes for an interaction whose token is gone (unknown webhook / interaction, invalid
+# webhook token: a follow-up after 15 minutes answers 401 with 50027).
+EXPIRED_INTERACTION_CODES = frozenset({10015, 10062, 50027})
+
+
+def is_expired_interaction(error: BaseException) -> bool:
+    """Whether ``error`` says the interaction's token expired (15 minutes) or is unknown."""
+    return isinstance(error, discord.HTTPException) and error.code in EXPIRED_INTERACTION_CODES
+
+
 def explain(error: BaseException) -> ErrorAnswer:
     """Map an error to the answer a player should see."""
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
@@ -58,6 +69,9 @@ def explain(error: BaseException) -> ErrorAnswer:
             )
     if isinstance(error, UserFacingError):
         return ErrorAnswer(str(error), expected=True)
+    if is_expired_interaction(getattr(error, "original", error)):
+        # Not a defect: the player waited past the token's life; send_error drops the answer.
+        return ErrorAnswer("This interaction expired. Run the command again.", expected=True)
     if isinstance(error, app_commands.MissingPermissions):
         return ErrorAnswer(
             f"You need the {permission_names(error.missing_permissions)} permission to do that.",
@@ -93,16 +107,10 @@ async def send_error(interaction: discord.Interaction[discord.Client], message: 
             await interaction.response.send_message(message, ephemeral=True)
         else:
             await interaction.followup.send(message, ephemeral=True)
-        return
-    except discord.NotFound:
-        # The interaction token expired (15 minutes) or the interaction is unknown.
-        pass
-    except discord.HTTPException:
-        log.warning("Could not send an error message for an interaction", exc_info=True)
-        return
-    channel = interaction.channel
-    if isinstance(channel, discord.abc.Messageable):
-        try:
-            await channel.send(f"{interaction.user.mention} {message}")
-        except discord.HTTPException:
-            log.warning("Could not tell the user about an error in the channel either")
+    except discord.HTTPException as error:
+        if is_expired_interaction(error) or isinstance(error, discord.NotFound):
+            # The token expired (15 minutes) or the interaction is unknown: never fall back to
+            # the channel (the answer is for one user only); log it and drop it.
+            log.info("An interaction expired before its error could be answered; dropped")
+        else:
+            log.warning("Could not send an error message for an interaction", exc_info=True)

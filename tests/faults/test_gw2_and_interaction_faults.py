@@ -59,11 +59,6 @@ async def test_a_429_with_retry_after_3600_pauses_matches_for_at_most_60_s(
     assert "failed (reference" not in caplog.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 item 11 (another engineer): an error for an expired interaction is posted "
-    "in the channel; remove this marker when that fix is merged",
-)
 async def test_an_expired_interaction_is_never_answered_in_the_channel(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
