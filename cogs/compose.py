@@ -79,6 +79,10 @@ AUTOCOMPLETE_VALUE_LIMIT = 100
 
 COG_OFF = "Squad planning is switched off right now. Try again later."
 EXPIRED = "This plan expired (the bot restarted). Run /compose again."
+STALE = "This plan is no longer valid. Run /compose again."
+NOT_OWNER = (
+    "Only the person who ran /compose can use these buttons. Run /compose for your own plan."
+)
 LAST_PLAN = "No other distinct plan exists for this size, mode and roster: this one is the last."
 MAX_REROLLS_TEXT = f"That's {MAX_REROLLS} alternatives already. Run /compose again to start over."
 
@@ -124,13 +128,21 @@ class PlanParams:
         )
 
     @classmethod
-    def from_match(cls, match: re.Match[str]) -> PlanParams:
+    def from_match(cls, match: re.Match[str]) -> PlanParams | None:
+        """The parameters of a custom id, or None when they are out of range (a forged or stale
+        id): component state is validated as strictly as the command's options."""
+        size, alternative = int(match["size"]), int(match["alt"])
+        mode = match["mode"]
+        if not 1 <= size <= MAX_SIZE or not 0 <= alternative < MAX_REROLLS:
+            return None
+        if mode not in default_catalogue().modes:
+            return None
         return cls(
-            size=int(match["size"]),
-            mode=match["mode"],
+            size=size,
+            mode=mode,
             team_id=int(match["team"]),
             roster=cast(RosterKind, match["roster"]),
-            alternative=int(match["alt"]),
+            alternative=alternative,
         )
 
 
@@ -141,6 +153,7 @@ class PlanSession:
     request: ComposeRequest
     match: MatchContext | None
     notes: tuple[str, ...]
+    owner_id: int | None = None  # who ran /compose: only they may drive the plan's buttons
     seen: list[str] = field(default_factory=list)  # optimizer plan signatures shown so far
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -185,7 +198,13 @@ class Compose(commands.Cog):
         if kind == "t" and gathered.flexible:
             notes = _cap_notes([f"Flexible slots: {', '.join(gathered.flexible)}.", *notes])
         result = await self._plan(request, match, exclude=())
-        session = PlanSession(request, match, notes, seen=[result.optimizer_plan.signature])
+        session = PlanSession(
+            request,
+            match,
+            notes,
+            owner_id=interaction.user.id,
+            seen=[result.optimizer_plan.signature],
+        )
         params = PlanParams(size=size, mode=request.mode, team_id=team_id or 0, roster=kind)
         message = await interaction.followup.send(
             embeds=render_plan(result, catalogue=default_catalogue(), notes=notes, match=match),
@@ -197,14 +216,23 @@ class Compose(commands.Cog):
 
     # ---------------------------------------------------------------------------- buttons
 
-    async def reroll(self, interaction: discord.Interaction[GW2Bot], params: PlanParams) -> None:
+    async def reroll(
+        self, interaction: discord.Interaction[GW2Bot], params: PlanParams | None
+    ) -> None:
         """Replace the shown plan with the next-best distinct composition."""
+        if not await self._is_owner(interaction):
+            return
+        if params is None:
+            await interaction.response.send_message(STALE, ephemeral=True)
+            return
         if params.alternative + 1 >= MAX_REROLLS:
             await interaction.response.send_message(MAX_REROLLS_TEXT, ephemeral=True)
             return
         await interaction.response.defer()
         message_id = interaction.message.id if interaction.message is not None else 0
-        session = self.sessions.get(message_id) or await self._restore(params)
+        session = self.sessions.get(message_id) or await self._restore(
+            params, owner_id=interaction.user.id
+        )
         if session is None:
             await interaction.followup.send(EXPIRED, ephemeral=True)
             return
@@ -230,6 +258,8 @@ class Compose(commands.Cog):
 
     async def post(self, interaction: discord.Interaction[GW2Bot]) -> None:
         """Post the plan shown in this (private) message publicly in the channel."""
+        if not await self._is_owner(interaction):
+            return
         channel = interaction.channel
         message = interaction.message
         if (
@@ -262,6 +292,21 @@ class Compose(commands.Cog):
         await interaction.followup.send(text, ephemeral=True)
 
     # ---------------------------------------------------------------------------- helpers
+
+    async def _is_owner(self, interaction: discord.Interaction[GW2Bot]) -> bool:
+        """Whether the clicker ran the /compose behind this message; others get a private no.
+
+        The owner is the session's (kept in memory) or, after a restart, the user of the
+        interaction that created the message (Discord's interaction metadata)."""
+        message = interaction.message
+        session = self.sessions.get(message.id) if message is not None else None
+        owner = session.owner_id if session is not None else None
+        if owner is None and message is not None and message.interaction_metadata is not None:
+            owner = message.interaction_metadata.user.id
+        if owner is None or owner == interaction.user.id:
+            return True
+        await interaction.response.send_message(NOT_OWNER, ephemeral=True)
+        return False
 
     async def _plan(
         self, request: ComposeRequest, match: MatchContext | None, *, exclude: Sequence[str]
@@ -352,7 +397,7 @@ class Compose(commands.Cog):
         )
         return context, None
 
-    async def _restore(self, params: PlanParams) -> PlanSession | None:
+    async def _restore(self, params: PlanParams, *, owner_id: int) -> PlanSession | None:
         """Rebuild a free plan's session after a restart (rosters are not kept)."""
         if params.roster != "f":
             return None
@@ -360,7 +405,11 @@ class Compose(commands.Cog):
         shown = await asyncio.to_thread(alternatives, request, params.alternative + 1)
         match, note = await self._match_context(params.team_id or None)
         return PlanSession(
-            request, match, tuple([note] if note else []), seen=[r.plan.signature for r in shown]
+            request,
+            match,
+            tuple([note] if note else []),
+            owner_id=owner_id,
+            seen=[r.plan.signature for r in shown],
         )
 
     def _remember(self, message_id: int, session: PlanSession) -> None:
@@ -384,17 +433,17 @@ class RerollButton(
 ):
     """ "Reroll alternatives": the next-best distinct plan (the custom id carries the request)."""
 
-    def __init__(self, params: PlanParams) -> None:
+    def __init__(self, params: PlanParams | None, *, custom_id: str | None = None) -> None:
         super().__init__(
             discord.ui.Button(
                 label="Reroll alternatives",
                 emoji="🎲",
                 style=discord.ButtonStyle.secondary,
-                custom_id=params.reroll_id(),
-                disabled=params.alternative + 1 >= MAX_REROLLS,
+                custom_id=custom_id or (params.reroll_id() if params else "compose:reroll"),
+                disabled=params is None or params.alternative + 1 >= MAX_REROLLS,
             )
         )
-        self.params = params
+        self.params = params  # None: a forged or stale id, answered "no longer valid"
 
     @classmethod
     async def from_custom_id(
@@ -404,7 +453,7 @@ class RerollButton(
         match: re.Match[str],
         /,
     ) -> Self:
-        return cls(PlanParams.from_match(match))
+        return cls(PlanParams.from_match(match), custom_id=match.string)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         await _run_button(interaction, "reroll", lambda cog: cog.reroll(interaction, self.params))

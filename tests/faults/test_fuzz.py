@@ -238,3 +238,45 @@ async def test_a_key_in_a_fuzzed_dm_is_never_echoed(fuzz_world: FuzzWorld) -> No
         lambda: len(fuzz_world.discord.sent_dms(user)) > before, "a DM answer", timeout=15
     )
     assert key[:20] not in fuzz_world.discord.sent_dms(user)[-1].all_text()
+
+
+forged_reroll_ids = st.builds(
+    lambda size, mode, team, roster, alt: f"compose:reroll:{size}:{mode}:{team}:{roster}:{alt}",
+    st.integers(min_value=0, max_value=99),
+    st.one_of(
+        st.sampled_from(["zerg", "havoc", "roaming", "defense"]),
+        st.from_regex(r"[a-z_]{1,20}", fullmatch=True),
+    ),
+    st.integers(min_value=0, max_value=99_999_999),
+    st.sampled_from("fvt"),
+    st.integers(min_value=0, max_value=99),
+)
+
+
+@FUZZ
+@given(custom_id=forged_reroll_ids, by_owner=st.booleans())
+async def test_forged_compose_button_ids(
+    fuzz_world: FuzzWorld, custom_id: str, by_owner: bool
+) -> None:
+    """A forged or stale ``compose:reroll`` id (any size, mode, team, alternative) is answered
+    privately, never with an unhandled error; a non-owner is told the buttons are not theirs."""
+    fuzz_world.mistral.script(MistralReply.ok_json({"briefing": "Hold the line."}))
+    handle = await fuzz_world.discord.slash(fuzz_world.alice, "compose", {"size": 5})
+    message = await handle.wait_final_message(timeout=20)
+    for row in message.components:
+        for component in row.get("components", []):
+            if str(component.get("custom_id", "")).startswith("compose:reroll:"):
+                component["custom_id"] = custom_id
+    since = len(fuzz_world.discord.requests)
+    who = fuzz_world.alice if by_owner else fuzz_world.admin
+    click = await fuzz_world.discord.click(who, message, custom_id)
+    await click.wait_response(timeout=15)
+    if click.response_type in (5, 6):
+        await fuzz_world.discord.wait_until(
+            lambda: bool(click.followups or click.edits), "the reroll answer", timeout=20
+        )
+    _check(fuzz_world, since, who.id)
+    if not by_owner:
+        assert click.ephemeral
+        assert click.original is not None
+        assert "Only the person who ran /compose" in click.original.content
