@@ -32,6 +32,7 @@ from . import __version__
 from .config import Settings
 from .errors import ErrorAnswer, explain, send_error
 from .metrics import BotMetrics
+from .option_guard import refuse_key_in_options
 from .sentry import capture_exception
 from .shards import IdentifyGate, ShardMonitor
 from .storage import Database
@@ -107,7 +108,8 @@ class GW2CommandTree(app_commands.CommandTree["GW2Bot"]):
 
     async def interaction_check(self, interaction: discord.Interaction[GW2Bot], /) -> bool:
         interaction.extras["started"] = time.perf_counter()
-        return True
+        # A key typed into any option is a leak: refused privately, never echoed.
+        return not await refuse_key_in_options(interaction)
 
     async def on_error(
         self, interaction: discord.Interaction[GW2Bot], error: app_commands.AppCommandError, /

@@ -46,6 +46,10 @@ def permission_names(permissions: list[str]) -> str:
     )
 
 
+# ``interaction.extras`` flag: the interaction was deferred publicly and its public "thinking"
+# message still waits for the answer (set and cleared by cogs/common/answering.Responder).
+PUBLIC_THINKING = "public_thinking"
+
 # Discord's codes for an interaction whose token is gone (unknown webhook / interaction, invalid
 # webhook token: a follow-up after 15 minutes answers 401 with 50027).
 EXPIRED_INTERACTION_CODES = frozenset({10015, 10062, 50027})
@@ -101,11 +105,16 @@ def explain(error: BaseException) -> ErrorAnswer:
 
 
 async def send_error(interaction: discord.Interaction[discord.Client], message: str) -> None:
-    """Answer with ``message`` whatever state the interaction is in; never raises."""
+    """Answer with ``message`` whatever state the interaction is in; never raises.
+
+    The answer is always private. After a public defer the first follow-up would replace the
+    public "thinking" message (and be public), so that message is deleted first."""
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(message, ephemeral=True)
         else:
+            if interaction.extras.pop(PUBLIC_THINKING, False):
+                await interaction.delete_original_response()
             await interaction.followup.send(message, ephemeral=True)
     except discord.HTTPException as error:
         if is_expired_interaction(error) or isinstance(error, discord.NotFound):

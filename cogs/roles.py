@@ -33,6 +33,7 @@ from services.roles import (
     needs_of,
     plan_change,
 )
+from services.secrets import mask_keys
 from services.teams import team_name
 
 from . import roles_render as render
@@ -319,8 +320,9 @@ class Roles(commands.GroupCog, group_name="roles"):
                 if wanted in (label.lower(), _name_of(label).lower(), _tag_of(label).lower())
             ]
             if len(found) != 1:
+                shown = discord.utils.escape_markdown(mask_keys(text)[:60])
                 raise UserFacingError(
-                    f"I don't know a guild called “{discord.utils.escape_markdown(text[:60])}” "
+                    f"I don't know a guild called “{shown}” "
                     "among linked members. Pick one from the list, or paste the guild id."
                 )
             text = found[0]

@@ -17,6 +17,7 @@ import discord
 from discord import app_commands
 
 from services.errors import UserFacingError
+from services.secrets import mask_keys
 from services.teams import TeamCandidate, resolve_team, search_teams
 
 if TYPE_CHECKING:
@@ -109,7 +110,8 @@ def choice_label(candidate: TeamCandidate) -> str:
 
 
 def _quote(text: str) -> str:
-    shown = discord.utils.escape_markdown(discord.utils.escape_mentions(text[:60]))
+    # Mask before cutting: a key cut at 60 characters no longer looks like one.
+    shown = discord.utils.escape_markdown(discord.utils.escape_mentions(mask_keys(text)[:60]))
     return f"“{shown}”"
 
 

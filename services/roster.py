@@ -26,6 +26,7 @@ from services.composer import Catalogue, RosterPlayer, default_catalogue
 from services.errors import UserFacingError
 from services.gw2 import GW2APIError, GW2Client
 from services.gw2.errors import InvalidKeyError, MissingPermissionError
+from services.secrets import mask_keys
 
 __all__ = [
     "FLEXIBLE_WORDS",
@@ -152,6 +153,7 @@ def _unknown_spec_message(word: str, player: str, catalogue: Catalogue) -> str:
 
 
 def _short(text: str, limit: int = 40) -> str:
+    text = mask_keys(text)  # never echo a key, even cut short
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

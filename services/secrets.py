@@ -169,6 +169,14 @@ def mask_key(key: str) -> str:
     return f"{key[:8]}…" if len(key) > 8 else "…"
 
 
+def mask_keys(text: str) -> str:
+    """``text`` with every key-shaped part shown as :func:`mask_key` does (for echoes of what a
+    user typed: mask before shortening, a cut key no longer looks like one)."""
+    for start, end in reversed(key_spans(text)):
+        text = f"{text[:start]}{mask_key(text[start:end])}{text[end:]}"
+    return text
+
+
 class SecretRedactor:
     """Masks secrets in text: known shapes, plus literal values registered at start-up.
 

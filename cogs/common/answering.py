@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import discord
 from discord.ext import commands
 
+from bot.errors import PUBLIC_THINKING
 from services.errors import UserFacingError
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ class Responder:
         """Send (or, for buttons, edit in) the answer; ``private_note`` follows it as an ephemeral
         message: what concerns only the caller (their key, their account) is never public."""
         await self._send(content=content, embed=embed, view=view)
+        self.interaction.extras.pop(PUBLIC_THINKING, None)  # answered: errors follow it
         if private_note:
             await self.interaction.followup.send(private_note, ephemeral=True)
 
@@ -180,4 +182,7 @@ class Responder:
             await self.interaction.response.defer()
         else:
             await self.interaction.response.defer(thinking=True)
+            # An error from here on must not replace the public "thinking" message: send_error
+            # deletes it and answers privately.
+            self.interaction.extras[PUBLIC_THINKING] = True
         self.deferred = True

@@ -280,3 +280,35 @@ async def test_forged_compose_button_ids(
         assert click.ephemeral
         assert click.original is not None
         assert "Only the person who ran /compose" in click.original.content
+
+
+@FUZZ
+@given(
+    command=st.sampled_from(
+        [
+            ("wvw match", "team"),
+            ("wvw objectives", "team"),
+            ("settings team", "team"),
+            ("compose", "team"),
+            ("compose", "roster"),
+            ("key switch", "account"),
+        ]
+    ),
+    before=user_text,
+    after=user_text,
+)
+async def test_a_key_in_any_command_option_is_refused_and_never_echoed(
+    fuzz_world: FuzzWorld, command: tuple[str, str], before: str, after: str
+) -> None:
+    name, option = command
+    key = make_gw2_key()
+    since = len(fuzz_world.discord.requests)
+    who = fuzz_world.admin if name.startswith("settings") else fuzz_world.alice
+    handle = await fuzz_world.discord.slash(who, name, {option: (before + key + after)[:6000]})
+    answer = await handle.wait_final_message(timeout=15)
+    _check(fuzz_world, since, who.id)
+    assert handle.ephemeral
+    assert "looks like a GW2 API key" in answer.content
+    sent = json.dumps([r.json for r in fuzz_world.discord.requests[since:]], ensure_ascii=False)
+    assert key[:20] not in sent
+    assert key[-20:] not in sent

@@ -133,7 +133,12 @@ class InteractionResponsesMixin:
         body = record.json or {}
         self._validate(body, record)
         original = handle.original
-        if original is not None and original.loading and handle.response_type == CB_DEFER:
+        if (
+            original is not None
+            and original.loading
+            and not original.deleted
+            and handle.response_type == CB_DEFER
+        ):
             # Discord: the first follow-up after a defer replaces the "thinking" message.
             original.apply_edit(body)
             original.flags &= ~LOADING
