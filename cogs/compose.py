@@ -29,6 +29,7 @@ from discord.ext import commands
 from bot.errors import permission_names
 from cogs.common.answering import cog_of, component_errors
 from cogs.common.checks import missing_post_permissions
+from cogs.common.key_policy import key_for_guild, requires_ownership
 from cogs.compose_context import build_match_context
 from cogs.compose_render import render_plan
 from cogs.team_options import resolve_team_option, team_autocomplete
@@ -343,19 +344,41 @@ class Compose(commands.Cog):
         if all(m.id != user.id for m in people):
             people.insert(0, cast(discord.Member, user))
         members = [VoiceMember(m.id, m.display_name) for m in people]
-        return await gather_voice_roster(
+        # A server that requires key ownership never uses an unverified key: that player gets a
+        # flexible slot, like a player without a key.
+        required = await requires_ownership(self.bot, interaction.guild_id)
+        unverified: list[str] = []
+        names = {m.id: m.display_name for m in people}
+
+        async def lookup(user_id: int) -> LinkedAccount | None:
+            account, why_not = await self._linked_account(user_id, None, required=required)
+            if why_not is not None:
+                unverified.append(names.get(user_id, str(user_id)))
+            return account
+
+        roster = await gather_voice_roster(
             members,
             gw2=self.bot.services.gw2,
-            key_lookup=self._linked_account,
+            key_lookup=lookup,
             concurrency=ROSTER_CONCURRENCY,
             budget_s=ROSTER_BUDGET_S,
         )
+        if unverified:
+            note = (
+                "This server requires verified key ownership; unverified keys were not used: "
+                f"{', '.join(sorted(unverified))} (run /key add here to verify)."
+            )
+            roster = replace(roster, notes=(note, *roster.notes))
+        return roster
 
-    async def _linked_account(self, user_id: int) -> LinkedAccount | None:
-        usable = await self.bot.services.keys.active_key(user_id)
+    async def _linked_account(
+        self, user_id: int, guild_id: int | None, *, required: bool | None = None
+    ) -> tuple[LinkedAccount | None, str | None]:
+        """The user's account for this server, or why an unverified key is not used here."""
+        usable, why_not = await key_for_guild(self.bot, user_id, guild_id, required=required)
         if usable is None:
-            return None
-        return LinkedAccount(account_name=usable.linked.account_name, key=usable.key)
+            return None, why_not
+        return LinkedAccount(account_name=usable.linked.account_name, key=usable.key), None
 
     async def _team_id(
         self, interaction: discord.Interaction[GW2Bot], text: str | None
@@ -366,7 +389,7 @@ class Compose(commands.Cog):
         services = self.bot.services
         if services.mistral is None:
             return None
-        account = await self._linked_account(interaction.user.id)
+        account, _unverified = await self._linked_account(interaction.user.id, interaction.guild_id)
         if account is not None:
             try:
                 wvw = await services.gw2.account_wvw(account.key, budget=MATCH_BUDGET_S)

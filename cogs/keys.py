@@ -42,6 +42,7 @@ from services.secrets import find_gw2_api_keys
 
 from . import account_render as render
 from .common.answering import answer_component_error, send_quietly
+from .common.key_policy import member_of_required_guild, requires_ownership
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
@@ -54,6 +55,16 @@ ATTEMPT_WINDOW_S = 10 * 60.0
 PASTE_BUTTON_ID = "gw2opt:key:paste"
 PASTE_MODAL_ID = "gw2opt:key:modal"
 DM_CLOSED_CODE = 50007
+CODE_NEEDED = (
+    "A server you are in requires proof that a linked key is yours, so the key's name must "
+    "contain an ownership code. I did not store this key. Create a key named with the code below "
+    "and paste it here."
+)
+CODE_NEEDED_BUTTON = (
+    "A server you are in requires proof that a linked key is yours, so the key's name must "
+    "contain an ownership code. Create a key named with the code below, then press the button "
+    "again and paste it."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,12 +270,17 @@ class KeyLinking(commands.Cog):
             self.metrics.link_attempt("rate_limited")
             return LinkReply(retry_message(retry_after))
         pending = self.pending_link(user_id)
+        policy: OwnershipPolicy = pending.policy if pending else "optional"
+        if policy != "required" and await member_of_required_guild(self.bot, user_id):
+            policy = "required"
+        if pending is None and policy == "required":
+            # No code was issued (a restart, 30 minutes, no /key add): ask for one, store nothing.
+            pending = self.start_pending_link(user_id, policy)
+            self.metrics.link_attempt("ownership_failed")
+            return LinkReply(CODE_NEEDED, render.link_instructions(pending.code, policy))
         try:
             check = await check_key(
-                self.bot.services.gw2,
-                parsed,
-                pending.code if pending else None,
-                pending.policy if pending else "optional",
+                self.bot.services.gw2, parsed, pending.code if pending else None, policy
             )
         except InvalidKeyError:
             self.metrics.link_attempt("invalid_key")
@@ -331,8 +347,23 @@ class PasteKeyView(discord.ui.View):
     async def paste(
         self, interaction: discord.Interaction[GW2Bot], _button: discord.ui.Button[PasteKeyView]
     ) -> None:
-        if self.cog.pending_link(interaction.user.id) is None:
-            self.cog.start_pending_link(interaction.user.id, "optional")
+        user_id = interaction.user.id
+        if self.cog.pending_link(user_id) is None:
+            # After a restart (or 30 minutes) no code is pending: one is needed when a server of
+            # the user's requires ownership, and the user must see it before creating the key.
+            required = await requires_ownership(
+                self.cog.bot, interaction.guild_id
+            ) or await member_of_required_guild(self.cog.bot, user_id)
+            policy: OwnershipPolicy = "required" if required else "optional"
+            pending = self.cog.start_pending_link(user_id, policy)
+            if required:
+                await interaction.response.send_message(
+                    CODE_NEEDED_BUTTON,
+                    embed=render.link_instructions(pending.code, policy),
+                    view=PasteKeyView(self.cog),
+                    ephemeral=True,
+                )
+                return
         await interaction.response.send_modal(PasteKeyModal(self.cog))
 
 

@@ -34,6 +34,7 @@ from services.teams import region_of
 
 from .common.answering import DEFER_AFTER, Responder, cog_of
 from .common.formatting import MAP_ORDER, map_short_name
+from .common.key_policy import key_for_guild
 from .common.sharing import SharedView, frozen_embed
 from .team_options import resolve_team_option, team_autocomplete
 from .wvw_render import (
@@ -200,8 +201,8 @@ class WvW(commands.GroupCog, group_name="wvw"):
         if text is not None and text.strip():
             return ChosenTeam(await resolve_team_option(self.bot, text))
         services = self.bot.services
-        reason: str | None = None
-        usable = await services.keys.active_key(interaction.user.id)
+        # A server that requires key ownership never uses an unverified key (issue 10).
+        usable, reason = await key_for_guild(self.bot, interaction.user.id, interaction.guild_id)
         if usable is not None:
             try:
                 account = await services.gw2.account_wvw(usable.key)

@@ -50,6 +50,14 @@ class GuildSettingsRepository:
     async def set_ownership_policy(self, guild_id: int, policy: OwnershipPolicy) -> None:
         await self._upsert(guild_id, "key_ownership_policy", policy)
 
+    async def requiring_ownership(self) -> list[int]:
+        """The guilds (still joined) whose key ownership policy is ``required``."""
+        rows = await self.db.fetchall(
+            "SELECT guild_id FROM guild_settings "
+            "WHERE key_ownership_policy = 'required' AND left_at IS NULL"
+        )
+        return [int(row["guild_id"]) for row in rows]
+
     async def set_leak_guard(self, guild_id: int, enabled: bool) -> None:
         await self._upsert(guild_id, "leak_guard_enabled", int(enabled))
 

@@ -1,0 +1,149 @@
+"""Key ownership ``required`` enforced where a key is used, and asked for by the DM flow
+(issue 10 item 1), through the fake Discord and the fake GW2 API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.app import Application
+from tests.bot.test_redaction import make_gw2_key
+from tests.cogs.test_account_flow import account_world, ownership_code_in, paste_in_dm
+from tests.cogs.test_compose_e2e import KEY_ALICE, KEY_BOB, embed_text
+from tests.cogs.test_compose_e2e import world as compose_world
+from tests.cogs.test_wvw_commands import KEY, field_names, set_default_team
+from tests.cogs.test_wvw_commands import world as wvw_world
+
+
+def services(app: Application) -> Any:
+    assert app.bot is not None
+    return app.bot.services
+
+
+async def link(app: Application, user_id: int, key: str, name: str, *, verified: bool) -> None:
+    await services(app).keys.link(
+        user_id=user_id,
+        key=key,
+        account_id=f"ACC-{name}",
+        account_name=name,
+        key_name="my key",
+        key_type="APIKey",
+        permissions=["account", "characters", "wvw"],
+        ownership_verified=verified,
+        now=datetime.now(UTC),
+    )
+
+
+# --------------------------------------------------------------------------- where keys are used
+
+
+async def test_wvw_does_not_use_an_unverified_key_where_ownership_is_required(
+    tmp_path: Path,
+) -> None:
+    async with wvw_world(tmp_path) as w, w.bot() as app:
+        w.gw2.add_key(KEY, permissions=["account", "wvw"], team_id=12002)
+        await link(app, w.alice.user.id, KEY, "Alice.1234", verified=False)
+        guild_id = w.alice.guild.id
+        await services(app).guild_settings.set_ownership_policy(guild_id, "required")
+        await set_default_team(app, guild_id, 11005)
+        handle = await w.discord.slash(w.alice, "wvw match")
+        message = await handle.wait_final_message()
+        (note,) = await handle.wait_followups()
+        await set_default_team(app, guild_id, None)  # type: ignore[arg-type]
+        refused = await w.ask("wvw match")
+        asked_account = w.gw2.count("/v2/account/wvw")
+        await services(app).guild_settings.set_ownership_policy(guild_id, "optional")
+        optional = await w.ask("wvw match")
+    # Not Alice's team (12002, Fortune's Vale) but the server's: her key was not used.
+    assert any(name.endswith("Tombs of Drascir ★") for name in field_names(message))
+    assert note.ephemeral
+    assert "requires proof that a linked key is yours" in note.content
+    assert "/key add" in note.content
+    assert refused.ephemeral
+    assert "requires proof that a linked key is yours" in refused.content
+    assert asked_account == 0
+    assert any(name.endswith("Fortune's Vale ★") for name in field_names(optional))
+
+
+async def test_a_voice_roster_skips_unverified_keys_where_ownership_is_required(
+    tmp_path: Path,
+) -> None:
+    async with compose_world(tmp_path, voice=True) as w:
+        members = {m.user.name: m for m in w.guild.members.values()}
+        await link(w.app, w.alice.id, KEY_ALICE, "Alice.1234", verified=True)
+        await link(w.app, members["Bob"].id, KEY_BOB, "Bob.5678", verified=False)
+        await services(w.app).guild_settings.set_ownership_policy(w.guild.id, "required")
+        message = await w.compose(roster="voice", mode="zerg")
+    text = embed_text(message)
+    assert "unverified keys were not used: Bob" in text
+    assert "Bob.5678" not in text
+    slots = "\n".join(e.get("description", "") for e in message.embeds[1:])
+    assert "flexible slots): Bob, Carol." in text  # Bob plays as if he had no key
+    assert "· Bob" not in slots
+    assert any(line.endswith("· Alice") for line in slots.splitlines())
+
+
+# --------------------------------------------------------------------------- the DM flow
+
+
+async def test_a_key_pasted_without_a_pending_code_asks_for_one_in_a_required_server(
+    tmp_path: Path,
+) -> None:
+    async with account_world(tmp_path) as world:
+        strict = world.discord.add_guild(name="Strict Keep")
+        world.discord.add_member(strict, world.alice.user)
+        await world.discord.join_guild(strict)
+        await services(world.app).guild_settings.set_ownership_policy(strict.id, "required")
+        key = make_gw2_key()
+        world.gw2.add_key(key, account_name="Alice.1234", token_name="my key")
+        asked = await paste_in_dm(world, world.alice.user, key)  # as after a restart
+        stored_before = await services(world.app).keys.active(world.alice.user.id)
+        code = ownership_code_in(asked)
+        right_key = make_gw2_key()
+        world.gw2.add_key(right_key, account_name="Alice.1234", token_name=f"bot {code}")
+        linked = await paste_in_dm(world, world.alice.user, right_key)
+        stored = await services(world.app).keys.active(world.alice.user.id)
+        bob = world.discord.add_user("Bob")  # in no server that requires ownership
+        bob_key = make_gw2_key()
+        world.gw2.add_key(bob_key, account_name="Bob.5678", token_name="no code")
+        await paste_in_dm(world, bob, bob_key)
+        bob_stored = await services(world.app).keys.active(bob.id)
+    assert "requires proof that a linked key is yours" in asked.content
+    assert "did not store this key" in asked.content
+    assert stored_before is None
+    assert linked.embed is not None
+    assert linked.embed["title"] == "API key linked"
+    assert stored is not None
+    assert stored.ownership_verified
+    assert bob_stored is not None
+    assert not bob_stored.ownership_verified
+
+
+async def test_the_paste_button_after_a_restart_shows_a_code_first_in_a_required_server(
+    tmp_path: Path,
+) -> None:
+    async with account_world(tmp_path) as world:
+        world.discord.close_dms(world.alice.user)
+        handle = await world.discord.slash(world.alice, "key add")
+        reply = await handle.wait_final_message()
+        await services(world.app).guild_settings.set_ownership_policy(world.guild.id, "required")
+        assert world.app.bot is not None
+        world.app.bot.get_cog("KeyLinking")._pending.clear()  # type: ignore[union-attr]  # restart
+        click = await world.discord.click(world.alice, reply, "gw2opt:key:paste")
+        shown = await click.wait_final_message()
+        code = ownership_code_in(shown)
+        key = make_gw2_key()
+        world.gw2.add_key(key, account_name="Alice.1234", token_name=code)
+        again = await world.discord.click(world.alice, shown, "gw2opt:key:paste")
+        await again.wait_modal()
+        submitted = await world.discord.submit_modal(world.alice, again, {"key": key})
+        answer = await submitted.wait_final_message()
+        stored = await services(world.app).keys.active(world.alice.user.id)
+    assert click.modal is None
+    assert shown.ephemeral
+    assert "requires proof" in shown.content
+    assert answer.embed is not None
+    assert answer.embed["title"] == "API key linked"
+    assert stored is not None
+    assert stored.ownership_verified
