@@ -1,7 +1,8 @@
 """``/compose``: plan a WvW squad (subgroups, specs, roles, boon coverage), with optional AI advice.
 
-(~480 lines: the command, its two buttons and the plan sessions they share; rendering is in
-``compose_render``, the AI's match context in ``compose_context``.)
+(~430 lines: the command and its two buttons; rendering is in ``compose_render``, the AI's match
+context in ``compose_context``, the buttons' state and sessions in ``compose_plan``, rosters in
+``compose_roster``.)
 
 The answer is private to the caller (a draft); "Post to channel" shares it. "Reroll alternatives"
 shows the next-best *distinct* composition. When Mistral is configured the AI is asked
@@ -19,8 +20,8 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, Self, cast
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Self
 
 import discord
 from discord import app_commands
@@ -29,9 +30,16 @@ from discord.ext import commands
 from bot.errors import permission_names
 from cogs.common.answering import cog_of, component_errors
 from cogs.common.checks import missing_post_permissions
-from cogs.common.key_policy import key_for_guild, requires_ownership
 from cogs.compose_context import build_match_context
+from cogs.compose_plan import (
+    MAX_REROLLS,
+    MAX_SIZE,
+    REROLL_TEMPLATE,
+    PlanParams,
+    PlanSession,
+)
 from cogs.compose_render import render_plan
+from cogs.compose_roster import ROSTER_EXAMPLE, gather_roster, linked_account
 from cogs.team_options import resolve_team_option, team_autocomplete
 from services.composer import (
     ComposeRequest,
@@ -42,39 +50,22 @@ from services.composer import (
     compose,
     default_catalogue,
 )
-from services.errors import UserFacingError
 from services.gw2 import GW2APIError
 from services.matches import TeamNotInMatchError
-from services.roster import (
-    LinkedAccount,
-    Roster,
-    VoiceMember,
-    gather_voice_roster,
-    parse_roster,
-)
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
 
 log = logging.getLogger(__name__)
 
-RosterKind = Literal["f", "v", "t"]  # free, voice, typed
-
 DEFAULT_SIZES = {"zerg": 15, "havoc": 10, "roaming": 5, "defense": 15}
 FALLBACK_SIZE = 15
-MAX_SIZE = 50
-MAX_REROLLS = 10
 # compose() gets the Mistral timeout plus this for solving; the solver itself caps at 3 s.
 SOLVE_ALLOWANCE_S = 2.0
-ROSTER_BUDGET_S = 6.0
 MATCH_BUDGET_S = 2.0
-ROSTER_CONCURRENCY = 6
 SESSIONS_KEPT = 256
 MAX_NOTES = 6
 
-FREE_WORDS = frozenset({"", "none", "free", "any"})
-VOICE_WORDS = frozenset({"voice", "vc"})
-ROSTER_EXAMPLE = "Alice: firebrand, scrapper; Bob: herald; Carol"
 AUTOCOMPLETE_VALUE_LIMIT = 100
 
 
@@ -112,53 +103,6 @@ def _mode_choices() -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=m.label, value=key) for key, m in sorted(modes.items())]
 
 
-@dataclass(frozen=True, slots=True)
-class PlanParams:
-    """What a button needs to rebuild a plan; encoded in its custom id (well under 100 chars)."""
-
-    size: int
-    mode: str
-    team_id: int
-    roster: RosterKind
-    alternative: int = 0
-
-    def reroll_id(self) -> str:
-        return (
-            f"compose:reroll:{self.size}:{self.mode}:{self.team_id}:{self.roster}:"
-            f"{self.alternative}"
-        )
-
-    @classmethod
-    def from_match(cls, match: re.Match[str]) -> PlanParams | None:
-        """The parameters of a custom id, or None when they are out of range (a forged or stale
-        id): component state is validated as strictly as the command's options."""
-        size, alternative = int(match["size"]), int(match["alt"])
-        mode = match["mode"]
-        if not 1 <= size <= MAX_SIZE or not 0 <= alternative < MAX_REROLLS:
-            return None
-        if mode not in default_catalogue().modes:
-            return None
-        return cls(
-            size=size,
-            mode=mode,
-            team_id=int(match["team"]),
-            roster=cast(RosterKind, match["roster"]),
-            alternative=alternative,
-        )
-
-
-@dataclass
-class PlanSession:
-    """A shown plan's inputs, kept in memory so rerolls reuse the same roster and match."""
-
-    request: ComposeRequest
-    match: MatchContext | None
-    notes: tuple[str, ...]
-    owner_id: int | None = None  # who ran /compose: only they may drive the plan's buttons
-    seen: list[str] = field(default_factory=list)  # optimizer plan signatures shown so far
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
 class Compose(commands.Cog):
     def __init__(self, bot: GW2Bot) -> None:
         self.bot = bot
@@ -189,7 +133,7 @@ class Compose(commands.Cog):
     ) -> None:
         """Plan a WvW squad: subgroups with specs, roles and boon coverage."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        kind, gathered = await self._roster(interaction, roster)
+        kind, gathered = await gather_roster(self.bot, interaction, roster)
         if size is None:
             size = min(MAX_SIZE, gathered.headcount) if kind != "f" else _default_size(mode)
         request = ComposeRequest(size=size, mode=mode, roster=gathered.players)
@@ -322,64 +266,6 @@ class Compose(commands.Cog):
             deadline_s=services.settings.mistral.timeout_seconds + SOLVE_ALLOWANCE_S,
         )
 
-    async def _roster(
-        self, interaction: discord.Interaction[GW2Bot], text: str
-    ) -> tuple[RosterKind, Roster]:
-        word = text.strip().casefold()
-        if word in FREE_WORDS:
-            return "f", Roster()
-        if word in VOICE_WORDS:
-            return "v", await self._voice_roster(interaction)
-        return "t", parse_roster(text)
-
-    async def _voice_roster(self, interaction: discord.Interaction[GW2Bot]) -> Roster:
-        user = interaction.user
-        voice = user.voice if isinstance(user, discord.Member) else None
-        if voice is None or voice.channel is None:
-            raise UserFacingError(
-                "Join a voice channel first, or use roster: none, or type the roster "
-                f"(e.g. {ROSTER_EXAMPLE})."
-            )
-        people = [m for m in voice.channel.members if not m.bot]
-        if all(m.id != user.id for m in people):
-            people.insert(0, cast(discord.Member, user))
-        members = [VoiceMember(m.id, m.display_name) for m in people]
-        # A server that requires key ownership never uses an unverified key: that player gets a
-        # flexible slot, like a player without a key.
-        required = await requires_ownership(self.bot, interaction.guild_id)
-        unverified: list[str] = []
-        names = {m.id: m.display_name for m in people}
-
-        async def lookup(user_id: int) -> LinkedAccount | None:
-            account, why_not = await self._linked_account(user_id, None, required=required)
-            if why_not is not None:
-                unverified.append(names.get(user_id, str(user_id)))
-            return account
-
-        roster = await gather_voice_roster(
-            members,
-            gw2=self.bot.services.gw2,
-            key_lookup=lookup,
-            concurrency=ROSTER_CONCURRENCY,
-            budget_s=ROSTER_BUDGET_S,
-        )
-        if unverified:
-            note = (
-                "This server requires verified key ownership; unverified keys were not used: "
-                f"{', '.join(sorted(unverified))} (run /key add here to verify)."
-            )
-            roster = replace(roster, notes=(note, *roster.notes))
-        return roster
-
-    async def _linked_account(
-        self, user_id: int, guild_id: int | None, *, required: bool | None = None
-    ) -> tuple[LinkedAccount | None, str | None]:
-        """The user's account for this server, or why an unverified key is not used here."""
-        usable, why_not = await key_for_guild(self.bot, user_id, guild_id, required=required)
-        if usable is None:
-            return None, why_not
-        return LinkedAccount(account_name=usable.linked.account_name, key=usable.key), None
-
     async def _team_id(
         self, interaction: discord.Interaction[GW2Bot], text: str | None
     ) -> int | None:
@@ -389,7 +275,9 @@ class Compose(commands.Cog):
         services = self.bot.services
         if services.mistral is None:
             return None
-        account, _unverified = await self._linked_account(interaction.user.id, interaction.guild_id)
+        account, _unverified = await linked_account(
+            self.bot, interaction.user.id, interaction.guild_id
+        )
         if account is not None:
             try:
                 wvw = await services.gw2.account_wvw(account.key, budget=MATCH_BUDGET_S)
@@ -443,12 +331,6 @@ class Compose(commands.Cog):
 
 
 # -------------------------------------------------------------------------------- the view
-
-
-REROLL_TEMPLATE = (
-    r"compose:reroll:(?P<size>\d{1,2}):(?P<mode>[a-z_]{1,20}):(?P<team>\d{1,8}):"
-    r"(?P<roster>[fvt]):(?P<alt>\d{1,2})"
-)
 
 
 class RerollButton(
