@@ -32,11 +32,13 @@ from services.roles import (
     check_new_rule,
     needs_of,
     plan_change,
+    standing_in,
 )
 from services.secrets import mask_keys
 from services.teams import team_name
 
 from . import roles_render as render
+from .common.key_policy import requires_ownership
 from .roles_directory import can_manage_role
 from .roles_sync import RoleSyncRunner, Sleep
 
@@ -199,8 +201,10 @@ class Roles(commands.GroupCog, group_name="roles"):
         answers: dict[int, CheckResult] = {}
         members = await self.store.members_of(guild.id)
         unknown = 0
+        required = await requires_ownership(self.bot, guild.id)
         for user_id in members[: render.PREVIEW_LIMIT * 5]:
             standing, answer = await self.source.standing(user_id, needs)
+            standing = standing_in(standing, ownership_required=required)
             if answer is not None:
                 answers[user_id] = answer
             if not standing.certain:

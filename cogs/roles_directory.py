@@ -11,6 +11,7 @@ a standing and remembers the facts it saw (for the guild autocomplete).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import discord
@@ -151,6 +152,9 @@ class KeyStandingSource:
                 valid=usable.linked.valid,
             )
         standing, answer = await fetch_standing(self.api, linked, needs)
+        if usable is not None and not usable.linked.ownership_verified:
+            # Servers that require key ownership treat this key as none (services/roles).
+            standing = replace(standing, ownership_verified=False)
         if standing.facts is not None:
             known = self.last_facts.get(user_id)
             facts = standing.facts

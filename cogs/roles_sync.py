@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import discord
@@ -179,14 +180,20 @@ class RoleSyncRunner:
     # Helpers -----------------------------------------------------------------------------------
 
     async def all_rules(self, *, reload: bool = False) -> dict[int, GuildRules]:
-        if self._rules is not None and not reload:
-            return self._rules
-        while True:
-            generation = self._generation
-            rules = await self.store.all_guild_rules()
-            if generation == self._generation:  # no rule changed while it was read
-                self._rules = rules
-                return rules
+        if self._rules is None or reload:
+            while True:
+                generation = self._generation
+                rules = await self.store.all_guild_rules()
+                if generation == self._generation:  # no rule changed while it was read
+                    self._rules = rules
+                    break
+        # The key ownership policy is read on every call (one small query), so a change by
+        # /settings key-ownership applies to the next sync without reloading the rules.
+        required = set(await self.bot.services.guild_settings.requiring_ownership())
+        return {
+            guild_id: replace(rules, ownership_required=True) if guild_id in required else rules
+            for guild_id, rules in self._rules.items()
+        }
 
     async def _guilds_of(self, user_id: int) -> Sequence[GuildRules]:
         rules = await self.all_rules()

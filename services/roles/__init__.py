@@ -24,6 +24,7 @@ from services.roles.rules import (
     needs_of,
     nickname_with_suffix,
     plan_change,
+    standing_in,
     sync_period,
 )
 from services.roles.sync import MemberDirectory, MemberView, RoleSyncer, StandingSource, SyncReport
@@ -57,5 +58,6 @@ __all__ = [
     "needs_of",
     "nickname_with_suffix",
     "plan_change",
+    "standing_in",
     "sync_period",
 ]

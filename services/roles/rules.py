@@ -60,6 +60,9 @@ class StandingKind(StrEnum):
 class Standing:
     kind: StandingKind
     facts: AccountFacts | None = None
+    # Whether the key's name carried the ownership code; a server that requires ownership treats
+    # an unverified key as no key (see ``standing_in``).
+    ownership_verified: bool = True
 
     @property
     def certain(self) -> bool:
@@ -73,6 +76,14 @@ class Standing:
 NO_KEY = Standing(StandingKind.NO_KEY)
 INVALID = Standing(StandingKind.INVALID)
 UNKNOWN = Standing(StandingKind.UNKNOWN)
+
+
+def standing_in(standing: Standing, *, ownership_required: bool) -> Standing:
+    """The standing as one server sees it: where key ownership is required, an unverified key
+    counts as no key (it grants no role and no nickname suffix)."""
+    if ownership_required and not standing.ownership_verified:
+        return NO_KEY
+    return standing
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,3 +289,4 @@ class GuildRules:
     nickname_suffix: bool = False
     strict: bool = False
     needs: Needs = field(default=Needs())
+    ownership_required: bool = False  # the server's key ownership policy is "required"

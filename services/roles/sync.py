@@ -19,7 +19,15 @@ from typing import Protocol
 from services.clock import Clock
 from services.keys import CheckResult, RevalidationPolicy, is_outage
 
-from .rules import GuildRules, Needs, RoleChange, Standing, nickname_with_suffix, plan_change
+from .rules import (
+    GuildRules,
+    Needs,
+    RoleChange,
+    Standing,
+    nickname_with_suffix,
+    plan_change,
+    standing_in,
+)
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +272,7 @@ class RoleSyncer:
         on_member: NotMember | None,
         force_read: bool,
     ) -> None:
+        standing = standing_in(standing, ownership_required=guild.ownership_required)
         if not guild.rules or not standing.certain:
             return
         pair = (guild.guild_id, user_id)

@@ -12,6 +12,7 @@ from tests.bot.test_redaction import make_gw2_key
 from tests.cogs.test_account_flow import account_world, ownership_code_in, paste_in_dm
 from tests.cogs.test_compose_e2e import KEY_ALICE, KEY_BOB, embed_text
 from tests.cogs.test_compose_e2e import world as compose_world
+from tests.cogs.test_roles_e2e import VIGIL, add_rule, roles_world
 from tests.cogs.test_wvw_commands import KEY, field_names, set_default_team
 from tests.cogs.test_wvw_commands import world as wvw_world
 
@@ -147,3 +148,28 @@ async def test_the_paste_button_after_a_restart_shows_a_code_first_in_a_required
     assert answer.embed["title"] == "API key linked"
     assert stored is not None
     assert stored.ownership_verified
+
+
+# --------------------------------------------------------------------------- verified roles
+
+
+async def test_verified_roles_ignore_an_unverified_key_where_ownership_is_required(
+    tmp_path: Path,
+) -> None:
+    async with roles_world(tmp_path) as world:
+        await add_rule(world, world.vigil_role, "wvw_guild", VIGIL)
+        await services(world.app).guild_settings.set_ownership_policy(world.guild.id, "required")
+        key = make_gw2_key()
+        world.gw2.add_key(
+            key, permissions=["account", "wvw"], account_name="Alice.1234", wvw_guild=VIGIL
+        )
+        await link(world.app, world.alice.id, key, "Alice.1234", verified=False)
+        # What linking dispatches (gw2_key_changed): sync Alice in every server with rules.
+        required = await world.cog.runner.key_changed(world.alice.id)
+        roles_when_required = set(world.alice_roles())
+        await services(world.app).guild_settings.set_ownership_policy(world.guild.id, "optional")
+        world.clock.advance(3600)
+        await world.cog.runner.key_changed(world.alice.id)
+        await world.wait_alice_has(world.vigil_role)
+    assert world.vigil_role.id not in roles_when_required
+    assert required.added == 0
