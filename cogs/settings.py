@@ -188,8 +188,9 @@ class Settings(commands.GroupCog, group_name="settings"):
         await self.bot.services.guild_settings.set_ownership_policy(guild.id, policy)
         if policy == "required":
             text = (
-                "Keys linked with `/key add` from this server must now carry the one-time "
-                "ownership code in their name. Keys already linked stay linked."
+                "Keys used in this server must now carry the one-time ownership code in their "
+                "name. Keys linked without it stay linked but are not used here (team, voice "
+                "rosters, verified roles) until their owner links again with `/key add`."
             )
         else:
             text = (

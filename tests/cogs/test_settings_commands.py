@@ -66,6 +66,7 @@ async def test_admins_set_the_key_policies(tmp_path: Path) -> None:
     assert settings.key_ownership_policy == "required"
     assert settings.leak_guard_enabled is False
     assert "ownership code" in policy_reply.content
+    assert "not used here" in policy_reply.content  # enforced where keys are used (issue 10)
     assert guard_reply.content.startswith("Leak guard off")
     assert "required" in shown.all_text().lower()
 
