@@ -312,3 +312,41 @@ async def test_a_key_in_any_command_option_is_refused_and_never_echoed(
     sent = json.dumps([r.json for r in fuzz_world.discord.requests[since:]], ensure_ascii=False)
     assert key[:20] not in sent
     assert key[-20:] not in sent
+
+
+forged_wvw_ids = st.one_of(
+    st.builds(
+        lambda team, view: f"wvw:m:{team}:{view}",
+        st.integers(min_value=0, max_value=999_999),
+        st.sampled_from(["ov", "ebg", "red", "blue", "green"]),
+    ),
+    st.builds(
+        lambda team, map_key, page: f"wvw:o:{team}:{map_key}:{page}",
+        st.integers(min_value=0, max_value=999_999),
+        st.sampled_from(["all", "Center", "RedHome", "BlueHome", "GreenHome"]),
+        st.integers(min_value=0, max_value=999),
+    ),
+)
+
+
+@FUZZ
+@given(custom_id=forged_wvw_ids)
+async def test_forged_wvw_button_ids(fuzz_world: FuzzWorld, custom_id: str) -> None:
+    """A forged or stale /wvw button id (any team, map or page) gets an answer, never an
+    unhandled error, and nothing Discord would reject."""
+    handle = await fuzz_world.discord.slash(fuzz_world.alice, "wvw objectives", {"team": "11001"})
+    message = await handle.wait_final_message(timeout=15)
+    first = message.custom_ids()[0]
+    for row in message.components:
+        for component in row.get("components", []):
+            if component.get("custom_id") == first:
+                component["custom_id"] = custom_id
+                component.pop("disabled", None)
+    since = len(fuzz_world.discord.requests)
+    click = await fuzz_world.discord.click(fuzz_world.alice, message, custom_id)
+    await click.wait_response(timeout=15)
+    if click.response_type in (5, 6):
+        await fuzz_world.discord.wait_until(
+            lambda: bool(click.followups or click.edits), "the button's answer", timeout=20
+        )
+    _check(fuzz_world, since, fuzz_world.alice.id)
