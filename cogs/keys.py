@@ -55,6 +55,8 @@ ATTEMPT_WINDOW_S = 10 * 60.0
 PASTE_BUTTON_ID = "gw2opt:key:paste"
 PASTE_MODAL_ID = "gw2opt:key:modal"
 DM_CLOSED_CODE = 50007
+# The button must answer within Discord's 3 s: few membership look-ups (see key_policy).
+BUTTON_PROBES = 3
 CODE_NEEDED = (
     "A server you are in requires proof that a linked key is yours, so the key's name must "
     "contain an ownership code. I did not store this key. Create a key named with the code below "
@@ -353,7 +355,7 @@ class PasteKeyView(discord.ui.View):
             # the user's requires ownership, and the user must see it before creating the key.
             required = await requires_ownership(
                 self.cog.bot, interaction.guild_id
-            ) or await member_of_required_guild(self.cog.bot, user_id)
+            ) or await member_of_required_guild(self.cog.bot, user_id, probes=BUTTON_PROBES)
             policy: OwnershipPolicy = "required" if required else "optional"
             pending = self.cog.start_pending_link(user_id, policy)
             if required:

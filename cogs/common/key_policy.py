@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Discord look-ups one membership check may spend (beyond the member cache); past that the answer
+# is "yes, ask for the code", so a bot in many strict servers never stalls a DM on requests.
+MEMBERSHIP_PROBES = 10
+
 UNVERIFIED_HERE = (
     "This server requires proof that a linked key is yours, and your key is not verified. "
     "Run /key add here and paste a key whose name contains the code I send you."
@@ -53,23 +57,36 @@ async def key_for_guild(
     return usable, None
 
 
-async def member_of_required_guild(bot: GW2Bot, user_id: int) -> bool:
+async def member_of_required_guild(
+    bot: GW2Bot, user_id: int, *, probes: int = MEMBERSHIP_PROBES
+) -> bool:
     """Whether ``user_id`` is a member of a server (this bot is in) that requires ownership.
 
     The member cache is used when it knows the user; otherwise Discord is asked (the members
-    intent is usually off). When Discord cannot say, the answer is yes: asking for the code
-    costs a key name, trusting a key costs the policy.
+    intent is usually off), at most ``probes`` times. When Discord cannot say, or more servers
+    remain unchecked, the answer is yes: asking for the code costs a key name, trusting a key
+    costs the policy.
     """
-    for guild_id in await bot.services.guild_settings.requiring_ownership():
+    guild_ids = await bot.services.guild_settings.requiring_ownership()
+    for guild_id in guild_ids:
         guild = bot.get_guild(guild_id)
-        if guild is None:
-            continue
-        if guild.get_member(user_id) is not None:
+        if guild is not None and guild.get_member(user_id) is not None:
             return True
+    if len(guild_ids) > probes:
+        log.info(
+            "Membership of %d servers requiring ownership not probed; asking for the code",
+            len(guild_ids),
+        )
+        return True
+    for guild_id in guild_ids:
+        # By REST, not the cache: in a cluster the DM is handled by the process with shard 0,
+        # which does not hold the other shards' servers.
         try:
-            await guild.fetch_member(user_id)
+            await bot.http.get_member(guild_id, user_id)
         except discord.NotFound:
-            continue
+            continue  # not a member
+        except discord.Forbidden:
+            continue  # the bot is no longer in that server
         except discord.HTTPException as error:
             log.info("Could not check membership in guild %d (HTTP %s)", guild_id, error.status)
             return True

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import discord
+
 from bot.app import Application
+from cogs.common.key_policy import member_of_required_guild
 from tests.bot.test_redaction import make_gw2_key
 from tests.cogs.test_account_flow import account_world, ownership_code_in, paste_in_dm
 from tests.cogs.test_compose_e2e import KEY_ALICE, KEY_BOB, embed_text
@@ -173,3 +177,48 @@ async def test_verified_roles_ignore_an_unverified_key_where_ownership_is_requir
         await world.wait_alice_has(world.vigil_role)
     assert world.vigil_role.id not in roles_when_required
     assert required.added == 0
+
+
+class _StubHTTP:
+    def __init__(self, members: set[tuple[int, int]]) -> None:
+        self.members = members
+        self.asked: list[int] = []
+
+    async def get_member(self, guild_id: int, user_id: int) -> dict[str, Any]:
+        self.asked.append(guild_id)
+        if (guild_id, user_id) not in self.members:
+            raise _not_found()
+        return {"user": {"id": str(user_id)}}
+
+
+def _not_found() -> Exception:
+    class _Response:
+        status = 404
+        reason = "Not Found"
+
+    return discord.NotFound(_Response(), {"code": 10007, "message": "Unknown Member"})  # type: ignore[arg-type]
+
+
+def _stub_bot(required: list[int], members: set[tuple[int, int]]) -> Any:
+    async def requiring_ownership() -> list[int]:
+        return required
+
+    return SimpleNamespace(
+        services=SimpleNamespace(
+            guild_settings=SimpleNamespace(requiring_ownership=requiring_ownership)
+        ),
+        get_guild=lambda _guild_id: None,  # another shard's server: not in this process
+        http=_StubHTTP(members),
+    )
+
+
+async def test_membership_is_asked_by_rest_and_bounded() -> None:
+    member = _stub_bot([1, 2, 3], {(3, 42)})
+    stranger = _stub_bot([1, 2, 3], set())
+    crowded = _stub_bot(list(range(1, 50)), set())
+    assert await member_of_required_guild(member, 42)
+    assert not await member_of_required_guild(stranger, 42)
+    assert stranger.http.asked == [1, 2, 3]
+    # Too many strict servers to ask about: ask for the code rather than trust the key.
+    assert await member_of_required_guild(crowded, 42, probes=10)
+    assert crowded.http.asked == []
