@@ -46,6 +46,8 @@ def permission_names(permissions: list[str]) -> str:
     )
 
 
+UNKNOWN_MESSAGE_CODE = 10008
+
 # ``interaction.extras`` flag: the interaction was deferred publicly and its public "thinking"
 # message still waits for the answer (set and cleared by cogs/common/answering.Responder).
 PUBLIC_THINKING = "public_thinking"
@@ -114,7 +116,7 @@ async def send_error(interaction: discord.Interaction[discord.Client], message: 
             await interaction.response.send_message(message, ephemeral=True)
         else:
             if interaction.extras.pop(PUBLIC_THINKING, False):
-                await interaction.delete_original_response()
+                await _delete_thinking(interaction)
             await interaction.followup.send(message, ephemeral=True)
     except discord.HTTPException as error:
         if is_expired_interaction(error) or isinstance(error, discord.NotFound):
@@ -123,3 +125,13 @@ async def send_error(interaction: discord.Interaction[discord.Client], message: 
             log.info("An interaction expired before its error could be answered; dropped")
         else:
             log.warning("Could not send an error message for an interaction", exc_info=True)
+
+
+async def _delete_thinking(interaction: discord.Interaction[discord.Client]) -> None:
+    """Delete the public "thinking" message; already gone (10008) is fine, anything else raises
+    (while it exists, a follow-up would replace it in public)."""
+    try:
+        await interaction.delete_original_response()
+    except discord.NotFound as error:
+        if error.code != UNKNOWN_MESSAGE_CODE:
+            raise

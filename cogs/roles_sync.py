@@ -57,7 +57,7 @@ class RoleSyncRunner:
     # Triggers ----------------------------------------------------------------------------------
 
     async def key_changed(self, user_id: int) -> SyncReport:
-        rules = await self.all_rules()
+        rules = await self.rules_for_sync()
         self.syncer.key_changed(user_id)
 
         async def every_server(_user_id: int) -> Sequence[GuildRules]:
@@ -79,7 +79,7 @@ class RoleSyncRunner:
         members only.
         """
         linked = await self.store.linked_user_ids()
-        rules = (await self.all_rules()).get(guild_id)
+        rules = (await self.rules_for_sync()).get(guild_id)
         known = set(await self.store.members_of(guild_id))
         managed = frozenset(rule.role_id for rule in rules.rules) if rules else frozenset()
         now = self.bot.services.clock.monotonic()
@@ -126,10 +126,14 @@ class RoleSyncRunner:
 
     async def sync_all(self, period_s: float = 0.0) -> SyncReport:
         """One scheduled pass over every known member of every server with rules."""
-        rules = await self.all_rules(reload=True)
+        rules = await self.rules_for_sync(reload=True)
         memberships = await self.store.memberships()
+
+        async def guilds_of(user_id: int) -> Sequence[GuildRules]:
+            return [rules[g] for g in await self.store.guilds_of(user_id) if g in rules]
+
         report = await self.syncer.run_period(
-            sorted(memberships), self._guilds_of, period_s, on_not_member=self._not_member
+            sorted(memberships), guilds_of, period_s, on_not_member=self._not_member
         )
         linked = set(await self.store.linked_user_ids())
         for guild_rules in rules.values():
@@ -180,24 +184,24 @@ class RoleSyncRunner:
     # Helpers -----------------------------------------------------------------------------------
 
     async def all_rules(self, *, reload: bool = False) -> dict[int, GuildRules]:
-        if self._rules is None or reload:
-            while True:
-                generation = self._generation
-                rules = await self.store.all_guild_rules()
-                if generation == self._generation:  # no rule changed while it was read
-                    self._rules = rules
-                    break
-        # The key ownership policy is read on every call (one small query), so a change by
-        # /settings key-ownership applies to the next sync without reloading the rules.
+        if self._rules is not None and not reload:
+            return self._rules
+        while True:
+            generation = self._generation
+            rules = await self.store.all_guild_rules()
+            if generation == self._generation:  # no rule changed while it was read
+                self._rules = rules
+                return rules
+
+    async def rules_for_sync(self, *, reload: bool = False) -> dict[int, GuildRules]:
+        """The rules with each server's key ownership policy, read on every sync (one small
+        query), so /settings key-ownership applies to the next sync without a rules reload."""
+        rules = await self.all_rules(reload=reload)
         required = set(await self.bot.services.guild_settings.requiring_ownership())
         return {
-            guild_id: replace(rules, ownership_required=True) if guild_id in required else rules
-            for guild_id, rules in self._rules.items()
+            guild_id: replace(guild, ownership_required=True) if guild_id in required else guild
+            for guild_id, guild in rules.items()
         }
-
-    async def _guilds_of(self, user_id: int) -> Sequence[GuildRules]:
-        rules = await self.all_rules()
-        return [rules[g] for g in await self.store.guilds_of(user_id) if g in rules]
 
     async def _strip_unlinked(self, rules: GuildRules, linked: set[int]) -> int:
         """Strict mode: managed roles off members who never linked (needs the members intent)."""
