@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import discord
 from discord import app_commands
 
 from bot.errors import explain, permission_names
@@ -58,3 +59,19 @@ def test_references_differ_between_errors() -> None:
 
 def test_permission_names_fall_back_to_title_case() -> None:
     assert permission_names(["attach_files"]) == "Attach Files"
+
+
+class _Response:
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.reason = "expired"
+
+
+def test_an_expired_interaction_is_expected_not_a_defect() -> None:
+    unknown = discord.NotFound(_Response(404), {"code": 10062, "message": "Unknown interaction"})  # type: ignore[arg-type]
+    invalid = discord.HTTPException(_Response(401), {"code": 50027, "message": "Invalid Webhook"})  # type: ignore[arg-type]
+    other = discord.NotFound(_Response(404), {"code": 10003, "message": "Unknown Channel"})  # type: ignore[arg-type]
+    assert explain(_invoke_error(unknown)).expected
+    assert explain(_invoke_error(invalid)).expected
+    assert explain(_invoke_error(invalid)).reference is None
+    assert not explain(_invoke_error(other)).expected
