@@ -283,7 +283,8 @@ class Roles(commands.GroupCog, group_name="roles"):
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction[GW2Bot]) -> None:
         """A member who uses any command in a server with rules is known to be there."""
-        if interaction.guild_id is not None:
+        # Not while shutting down: the database may already be closing under this listener.
+        if interaction.guild_id is not None and not self.bot.is_closed():
             await self.runner.seen(interaction.guild_id, interaction.user.id)
 
     async def sync_all(self) -> SyncReport:
