@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 from services.clock import Clock
 from services.composer import MistralComposer
 from services.gw2 import GW2Client
+from services.i18n import resolve_locale
 from services.keys import KeyVault
 from services.keys.revalidator import KeyRevalidator
 from services.matches import MatchService
@@ -40,6 +41,7 @@ from .storage.guilds import GuildSettingsRepository
 from .storage.keys import LinkedKey, LinkedKeyStore
 from .storage.roles import RoleRuleStore
 from .storage.subscriptions import SubscriptionRepository
+from .translator import CatalogueTranslator
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +170,8 @@ class GW2Bot(commands.AutoShardedBot):
     # Lifecycle ---------------------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
+        # Localised command names and descriptions (fr, de, es) in the sync payload.
+        await self.tree.set_translator(CatalogueTranslator())
         for extension in self._extensions_to_load:
             await self.load_extension(extension)
         await self.sync_commands()
@@ -260,7 +264,8 @@ class GW2Bot(commands.AutoShardedBot):
         Commands reach this through the tree's ``on_error``; components (buttons, dynamic items,
         modals) call it themselves, since discord.py does not route their errors to the tree.
         """
-        answer = explain(error)
+        # Errors are answered privately: in the user's own language.
+        answer = explain(error, resolve_locale(getattr(interaction, "locale", None)))
         if not answer.expected:
             original = getattr(error, "original", error)
             log.error(

@@ -1,0 +1,39 @@
+"""Which language an answer speaks: the user's for private answers, the server's for public ones."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+
+from services.i18n import resolve_locale, server_language
+
+if TYPE_CHECKING:
+    from bot.client import GW2Bot
+
+
+def user_locale(interaction: discord.Interaction[GW2Bot]) -> str:
+    """The asking user's Discord language when we speak it, else English."""
+    return resolve_locale(interaction.locale.value)
+
+
+async def guild_locale(
+    bot: GW2Bot, guild: discord.Guild | None, guild_id: int | None = None
+) -> str:
+    """The server's language (/settings language, else its preferred locale, else English).
+
+    ``guild_id`` serves when the guild is not in the cache (its preferred locale is then unknown).
+    """
+    wanted = guild.id if guild is not None else guild_id
+    if wanted is None:
+        return "en"
+    settings = await bot.services.guild_settings.get(wanted)
+    preferred = guild.preferred_locale.value if guild is not None else None
+    return server_language(settings.language, preferred)
+
+
+async def answer_locale(interaction: discord.Interaction[GW2Bot], *, public: bool) -> str:
+    """The language of an answer: the server's when everyone sees it, else the user's."""
+    if public and interaction.guild is not None:
+        return await guild_locale(interaction.client, interaction.guild)
+    return user_locale(interaction)
