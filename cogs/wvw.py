@@ -264,7 +264,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
     ) -> tuple[discord.Embed, discord.ui.View | None]:
         """One page of a team's objectives, with its page buttons."""
         live = await self.bot.services.matches.live(team_id)
-        names = await self.bot.services.gw2.objectives()
+        names = await self.bot.services.gw2.objectives(lang=locale)
         rows = objective_rows(live.match, {o.id: o for o in names.value}, map_type=map_type)
         pages = page_count(len(rows))
         page = min(max(1, page), pages)

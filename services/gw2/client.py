@@ -219,13 +219,14 @@ class GW2Client:
 
     # ----------------------------------------------------------------- static WvW data
     async def objectives(
-        self, *, refresh: bool = False, budget: float | None = None
+        self, *, refresh: bool = False, budget: float | None = None, lang: str | None = None
     ) -> Fetched[list[models.Objective]]:
-        """Every WvW objective's static data (names, map, sector), in the client's language."""
+        """Every WvW objective's static data (names, map, sector), in ``lang`` (``en``, ``fr``,
+        ``de``, ``es``; default the client's language). Cached per language (it is a param)."""
         return await self._get(
             "objectives",
             "/v2/wvw/objectives",
-            {"ids": "all", "lang": self._lang},
+            {"ids": "all", "lang": lang or self._lang},
             models.OBJECTIVE_LIST,
             refresh=refresh,
             budget=budget,
