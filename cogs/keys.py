@@ -27,8 +27,8 @@ from bot.storage.keys import LinkedKey
 from services.accounts import check_key
 from services.errors import UserFacingError
 from services.gw2 import GW2APIError, InvalidKeyError
+from services.i18n import tr
 from services.keys import (
-    FORMAT_HELP,
     AttemptLimiter,
     KeyMetrics,
     OwnershipPolicy,
@@ -38,10 +38,12 @@ from services.keys import (
     retry_message,
 )
 from services.keys.metrics import LinkOutcome
+from services.keys.validation import format_help
 from services.secrets import find_gw2_api_keys
 
 from . import account_render as render
 from .common.answering import answer_component_error, send_quietly
+from .common.locale import user_locale
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
@@ -63,6 +65,7 @@ class PendingLink:
     code: str
     policy: OwnershipPolicy
     expires_mono: float
+    locale: str = "en"  # the language of /key add: the DM flow answers in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,18 +107,22 @@ class KeyLinking(commands.Cog):
         if interaction.guild_id is not None:
             settings = await self.bot.services.guild_settings.get(interaction.guild_id)
             policy = settings.key_ownership_policy
-        pending = self.start_pending_link(interaction.user.id, policy)
-        instructions = render.link_instructions(pending.code, policy)
+        locale = user_locale(interaction)
+        pending = self.start_pending_link(interaction.user.id, policy, locale)
+        instructions = render.link_instructions(pending.code, policy, locale)
         try:
             await interaction.user.send(embed=instructions)
         except discord.HTTPException as error:
             if not isinstance(error, discord.Forbidden) or error.code != DM_CLOSED_CODE:
                 log.warning("Could not DM key instructions (HTTP %s)", error.status)
             await interaction.followup.send(
-                render.DMS_CLOSED, embed=instructions, view=PasteKeyView(self), ephemeral=True
+                tr(locale, render.DMS_CLOSED),
+                embed=instructions,
+                view=PasteKeyView(self, locale),
+                ephemeral=True,
             )
             return
-        await interaction.followup.send(render.CHECK_DMS, ephemeral=True)
+        await interaction.followup.send(tr(locale, render.CHECK_DMS), ephemeral=True)
 
     @key.command(name="info")
     async def key_info(self, interaction: discord.Interaction[GW2Bot]) -> None:
@@ -223,10 +230,12 @@ class KeyLinking(commands.Cog):
             shaped = find_gw2_api_keys(text)
             parsed = parse_key(shaped[0]) if shaped else None
         if parsed is None:
-            reply = render.DM_HINT
-            if self.pending_link(message.author.id) is not None:
+            pending = self.pending_link(message.author.id)
+            locale = pending.locale if pending is not None else "en"
+            reply = tr(locale, render.DM_HINT)
+            if pending is not None:
                 self.metrics.link_attempt("invalid_format")
-                reply = FORMAT_HELP
+                reply = format_help(locale)
             await send_quietly(message.channel, content=reply)
             return
         async with message.channel.typing():
@@ -235,10 +244,14 @@ class KeyLinking(commands.Cog):
 
     # Linking -----------------------------------------------------------------------------------
 
-    def start_pending_link(self, user_id: int, policy: OwnershipPolicy) -> PendingLink:
+    def start_pending_link(
+        self, user_id: int, policy: OwnershipPolicy, locale: str = "en"
+    ) -> PendingLink:
         """A fresh one-time code for ``user_id`` (replacing any earlier one)."""
         self._drop_expired_links()
-        pending = PendingLink(ownership_code(), policy, self.clock.monotonic() + PENDING_LINK_TTL_S)
+        pending = PendingLink(
+            ownership_code(), policy, self.clock.monotonic() + PENDING_LINK_TTL_S, locale
+        )
         self._pending[user_id] = pending
         return pending
 
@@ -252,10 +265,11 @@ class KeyLinking(commands.Cog):
     async def link_pasted_key(self, user_id: int, parsed: ParsedKey) -> LinkReply:
         """Check a pasted key and store it when it qualifies; the answer for the user."""
         retry_after = self.limiter.check(user_id)
+        pending = self.pending_link(user_id)
+        locale = pending.locale if pending is not None else "en"
         if retry_after is not None:
             self.metrics.link_attempt("rate_limited")
-            return LinkReply(retry_message(retry_after))
-        pending = self.pending_link(user_id)
+            return LinkReply(retry_message(retry_after, locale))
         try:
             check = await check_key(
                 self.bot.services.gw2,
@@ -265,17 +279,17 @@ class KeyLinking(commands.Cog):
             )
         except InvalidKeyError:
             self.metrics.link_attempt("invalid_key")
-            return LinkReply(render.INVALID_KEY)
+            return LinkReply(render.invalid_key(locale))
         except GW2APIError as error:
             self.metrics.link_attempt("api_error")
             log.info("Key check failed: GW2 API %s", error.outcome)
-            return LinkReply(render.API_DOWN)
+            return LinkReply(tr(locale, render.API_DOWN))
         if not check.can_store or check.account_id is None or check.account_name is None:
             outcome: LinkOutcome = "missing_permissions"
             if not check.checklist.missing_required and check.checklist.ownership_blocks:
                 outcome = "ownership_failed"
             self.metrics.link_attempt(outcome)
-            return LinkReply(embed=render.checklist_embed(check, linked=False))
+            return LinkReply(embed=render.checklist_embed(check, linked=False, locale=locale))
         await self.bot.services.keys.link(
             user_id=user_id,
             key=parsed.value,
@@ -292,7 +306,7 @@ class KeyLinking(commands.Cog):
         self.bot.dispatch("gw2_key_changed", user_id)
         self.metrics.link_attempt("linked")
         log.info("User %d linked a key (%s)", user_id, parsed.kind)
-        return LinkReply(embed=render.checklist_embed(check, linked=True))
+        return LinkReply(embed=render.checklist_embed(check, linked=True, locale=locale))
 
     # Helpers -----------------------------------------------------------------------------------
 
@@ -318,9 +332,11 @@ class KeyLinking(commands.Cog):
 class PasteKeyView(discord.ui.View):
     """The "Paste key privately" button (persistent: it works after a restart too)."""
 
-    def __init__(self, cog: KeyLinking) -> None:
+    def __init__(self, cog: KeyLinking, locale: str = "en") -> None:
         super().__init__(timeout=None)
         self.cog = cog
+        # The persistent instance (after a restart) keeps the English label.
+        self.paste.label = tr(locale, "Paste key privately")
 
     @discord.ui.button(
         label="Paste key privately", style=discord.ButtonStyle.primary, custom_id=PASTE_BUTTON_ID
@@ -328,9 +344,10 @@ class PasteKeyView(discord.ui.View):
     async def paste(
         self, interaction: discord.Interaction[GW2Bot], _button: discord.ui.Button[PasteKeyView]
     ) -> None:
+        locale = user_locale(interaction)
         if self.cog.pending_link(interaction.user.id) is None:
-            self.cog.start_pending_link(interaction.user.id, "optional")
-        await interaction.response.send_modal(PasteKeyModal(self.cog))
+            self.cog.start_pending_link(interaction.user.id, "optional", locale)
+        await interaction.response.send_modal(PasteKeyModal(self.cog, locale))
 
 
 class PasteKeyModal(discord.ui.Modal, title="Link your GW2 API key"):
@@ -344,15 +361,17 @@ class PasteKeyModal(discord.ui.Modal, title="Link your GW2 API key"):
         max_length=4000,
     )
 
-    def __init__(self, cog: KeyLinking) -> None:
-        super().__init__(custom_id=PASTE_MODAL_ID)
+    def __init__(self, cog: KeyLinking, locale: str = "en") -> None:
+        super().__init__(custom_id=PASTE_MODAL_ID, title=tr(locale, "Link your GW2 API key"))
         self.cog = cog
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         parsed = parse_key(self.api_key.value)
         if parsed is None:
             self.cog.metrics.link_attempt("invalid_format")
-            await interaction.response.send_message(FORMAT_HELP, ephemeral=True)
+            await interaction.response.send_message(
+                format_help(user_locale(interaction)), ephemeral=True
+            )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         answer = await self.cog.link_pasted_key(interaction.user.id, parsed)
