@@ -28,6 +28,7 @@ from bot.errors import permission_names
 from cogs.common.answering import cog_of, component_errors
 from cogs.common.checks import missing_post_permissions
 from cogs.common.formatting import map_name
+from cogs.common.locale import user_locale
 from cogs.compose_render import render_plan
 from cogs.team_options import resolve_team_option, team_autocomplete
 from services.composer import (
@@ -191,11 +192,14 @@ class Compose(commands.Cog):
         notes = _cap_notes([*gathered.notes, *([match_note] if match_note else [])])
         if kind == "t" and gathered.flexible:
             notes = _cap_notes([f"Flexible slots: {', '.join(gathered.flexible)}.", *notes])
-        result = await self._plan(request, match, exclude=())
+        locale = user_locale(interaction)
+        result = await self._plan(request, match, exclude=(), language=locale)
         session = PlanSession(request, match, notes, seen=[result.optimizer_plan.signature])
         params = PlanParams(size=size, mode=request.mode, team_id=team_id or 0, roster=kind)
         message = await interaction.followup.send(
-            embeds=render_plan(result, catalogue=default_catalogue(), notes=notes, match=match),
+            embeds=render_plan(
+                result, catalogue=default_catalogue(), notes=notes, match=match, locale=locale
+            ),
             view=plan_view(params),
             ephemeral=True,
             wait=True,
@@ -215,8 +219,11 @@ class Compose(commands.Cog):
         if session is None:
             await interaction.followup.send(EXPIRED, ephemeral=True)
             return
+        locale = user_locale(interaction)
         async with session.lock:
-            result = await self._plan(session.request, session.match, exclude=session.seen)
+            result = await self._plan(
+                session.request, session.match, exclude=session.seen, language=locale
+            )
             signature = result.optimizer_plan.signature
             if result.solve.status == "infeasible_exclusions" or signature in session.seen:
                 await interaction.followup.send(LAST_PLAN, ephemeral=True)
@@ -230,6 +237,7 @@ class Compose(commands.Cog):
                     alternative=shown.alternative,
                     notes=session.notes,
                     match=session.match,
+                    locale=locale,
                 ),
                 view=plan_view(shown),
             )
@@ -271,7 +279,12 @@ class Compose(commands.Cog):
     # ---------------------------------------------------------------------------- helpers
 
     async def _plan(
-        self, request: ComposeRequest, match: MatchContext | None, *, exclude: Sequence[str]
+        self,
+        request: ComposeRequest,
+        match: MatchContext | None,
+        *,
+        exclude: Sequence[str],
+        language: str = "en",
     ) -> ComposeResult:
         services = self.bot.services
         return await compose(
@@ -281,6 +294,7 @@ class Compose(commands.Cog):
             metrics=services.metric_set(ComposerMetrics),
             exclude=exclude,
             deadline_s=services.settings.mistral.timeout_seconds + SOLVE_ALLOWANCE_S,
+            language=language,
         )
 
     async def _roster(
