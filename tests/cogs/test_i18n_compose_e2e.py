@@ -95,3 +95,28 @@ def test_the_language_check_tells_the_four_languages_apart() -> None:
     assert detect_language(BRIEFINGS["de"]) == "de"
     assert detect_language(BRIEFINGS["es-ES"]) == "es"
     assert detect_language("ok") is None  # too short to tell: accepted
+
+
+@pytest.mark.parametrize("locale", ["de", "fr", "es-ES"])
+async def test_the_largest_plan_stays_within_discords_limits_in_every_language(
+    tmp_path: Path, locale: str
+) -> None:
+    # The fake Discord answers 400 (and the bot an error) for a body over Discord's limits:
+    # 10 embeds, 6,000 characters over them, field and description lengths.
+    async with world(tmp_path) as w:
+        handle = await w.discord.slash(w.alice, "compose", {"size": 50}, locale=locale)
+        message = await handle.wait_final_message()
+    assert w.discord.errors == []
+    assert 1 < len(message.embeds) <= 10
+    assert sum(len(json_text) for json_text in _embed_texts(message)) <= 6000
+    assert english_leaks(visible(message)) == []
+
+
+def _embed_texts(message: FakeMessage) -> list[str]:
+    texts: list[str] = []
+    for embed in message.embeds:
+        texts += [embed.get("title", ""), embed.get("description", "") or ""]
+        texts.append(embed.get("footer", {}).get("text", ""))
+        for field in embed.get("fields", []):
+            texts += [field["name"], field["value"]]
+    return texts

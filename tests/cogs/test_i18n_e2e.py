@@ -218,3 +218,15 @@ async def test_a_scheduled_post_speaks_the_servers_language(tmp_path: Path, loca
     assert post.embed["title"].startswith(EXPECTED[locale]["title"])
     assert EXPECTED[locale]["clock"] in post.embed["description"]
     assert english_leaks(visible_text(post)) == []
+
+
+@pytest.mark.parametrize("locale", ["de", "fr", "es-ES"])
+async def test_objectives_of_all_maps_stay_within_discords_limits(
+    tmp_path: Path, locale: str
+) -> None:
+    async with world(tmp_path, locale) as w, w.bot():
+        message = await w.ask("wvw objectives", {"team": TEAM}, locale=locale)
+        assert w.discord.errors == []
+    assert message.embed is not None
+    assert len(message.embed["description"]) <= 4096
+    assert english_leaks(visible_text(message)) == []
