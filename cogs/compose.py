@@ -47,6 +47,7 @@ from services.errors import UserFacingError
 from services.gw2 import GW2APIError
 from services.gw2.models import COLOURS as MATCH_COLOURS
 from services.gw2.models import Match
+from services.i18n import N_, tr
 from services.match_analysis import MatchSummary
 from services.matches import TeamNotInMatchError
 from services.roster import (
@@ -86,9 +87,12 @@ AUTOCOMPLETE_VALUE_LIMIT = 100
 COLOURS = cast(tuple[Colour, ...], MATCH_COLOURS)
 
 COG_OFF = "Squad planning is switched off right now. Try again later."
-EXPIRED = "This plan expired (the bot restarted). Run /compose again."
-LAST_PLAN = "No other distinct plan exists for this size, mode and roster: this one is the last."
-MAX_REROLLS_TEXT = f"That's {MAX_REROLLS} alternatives already. Run /compose again to start over."
+# Message ids (shown with ``tr(locale, ...)``).
+EXPIRED = N_("This plan expired (the bot restarted). Run /compose again.")
+LAST_PLAN = N_(
+    "No other distinct plan exists for this size, mode and roster: this one is the last."
+)
+MAX_REROLLS_TEXT = N_("That's {count} alternatives already. Run /compose again to start over.")
 
 
 async def roster_autocomplete(
@@ -200,7 +204,7 @@ class Compose(commands.Cog):
             embeds=render_plan(
                 result, catalogue=default_catalogue(), notes=notes, match=match, locale=locale
             ),
-            view=plan_view(params),
+            view=plan_view(params, locale),
             ephemeral=True,
             wait=True,
         )
@@ -211,13 +215,15 @@ class Compose(commands.Cog):
     async def reroll(self, interaction: discord.Interaction[GW2Bot], params: PlanParams) -> None:
         """Replace the shown plan with the next-best distinct composition."""
         if params.alternative + 1 >= MAX_REROLLS:
-            await interaction.response.send_message(MAX_REROLLS_TEXT, ephemeral=True)
+            await interaction.response.send_message(
+                tr(user_locale(interaction), MAX_REROLLS_TEXT, count=MAX_REROLLS), ephemeral=True
+            )
             return
         await interaction.response.defer()
         message_id = interaction.message.id if interaction.message is not None else 0
         session = self.sessions.get(message_id) or await self._restore(params)
         if session is None:
-            await interaction.followup.send(EXPIRED, ephemeral=True)
+            await interaction.followup.send(tr(user_locale(interaction), EXPIRED), ephemeral=True)
             return
         locale = user_locale(interaction)
         async with session.lock:
@@ -226,7 +232,7 @@ class Compose(commands.Cog):
             )
             signature = result.optimizer_plan.signature
             if result.solve.status == "infeasible_exclusions" or signature in session.seen:
-                await interaction.followup.send(LAST_PLAN, ephemeral=True)
+                await interaction.followup.send(tr(locale, LAST_PLAN), ephemeral=True)
                 return
             session.seen.append(signature)
             shown = replace(params, alternative=len(session.seen) - 1)
@@ -239,7 +245,7 @@ class Compose(commands.Cog):
                     match=session.match,
                     locale=locale,
                 ),
-                view=plan_view(shown),
+                view=plan_view(shown, locale),
             )
         self._remember(message_id, session)
 
@@ -252,7 +258,9 @@ class Compose(commands.Cog):
             or not message.embeds
             or not isinstance(channel, discord.abc.Messageable)
         ):
-            await interaction.response.send_message(EXPIRED, ephemeral=True)
+            await interaction.response.send_message(
+                tr(user_locale(interaction), EXPIRED), ephemeral=True
+            )
             return
         missing = missing_post_permissions(interaction.app_permissions, channel)
         if missing:
@@ -405,10 +413,10 @@ class RerollButton(
 ):
     """ "Reroll alternatives": the next-best distinct plan (the custom id carries the request)."""
 
-    def __init__(self, params: PlanParams) -> None:
+    def __init__(self, params: PlanParams, locale: str = "en") -> None:
         super().__init__(
             discord.ui.Button(
-                label="Reroll alternatives",
+                label=tr(locale, "Reroll alternatives"),
                 emoji="🎲",
                 style=discord.ButtonStyle.secondary,
                 custom_id=params.reroll_id(),
@@ -436,10 +444,10 @@ class PostButton(
 ):
     """ "Post to channel": share the private plan with the channel."""
 
-    def __init__(self) -> None:
+    def __init__(self, locale: str = "en") -> None:
         super().__init__(
             discord.ui.Button(
-                label="Post to channel",
+                label=tr(locale, "Post to channel"),
                 emoji="📣",
                 style=discord.ButtonStyle.primary,
                 custom_id="compose:post",
@@ -460,11 +468,11 @@ class PostButton(
         await _run_button(interaction, "post", lambda cog: cog.post(interaction))
 
 
-def plan_view(params: PlanParams) -> discord.ui.View:
+def plan_view(params: PlanParams, locale: str = "en") -> discord.ui.View:
     """The buttons under a plan (no timeout: they are dispatched by custom id)."""
     view = discord.ui.View(timeout=None)
-    view.add_item(RerollButton(params))
-    view.add_item(PostButton())
+    view.add_item(RerollButton(params, locale))
+    view.add_item(PostButton(locale))
     return view
 
 

@@ -27,6 +27,8 @@ ENGLISH_WORDS = (
     "Squad-wide",
     "missing",
     "covered",
+    "Reroll",
+    "Post to channel",
 )
 BRIEFINGS = {
     "fr": "Tenez les collines et gardez la stabilité pour la poussée. Les soigneurs restent avec "
