@@ -29,6 +29,7 @@ from cogs.common.answering import cog_of, component_errors
 from cogs.common.checks import missing_post_permissions
 from cogs.common.formatting import map_name
 from cogs.common.locale import user_locale
+from cogs.compose_names import spec_names, with_spec_names
 from cogs.compose_render import render_plan
 from cogs.team_options import resolve_team_option, team_autocomplete
 from services.composer import (
@@ -198,6 +199,7 @@ class Compose(commands.Cog):
             notes = _cap_notes([f"Flexible slots: {', '.join(gathered.flexible)}.", *notes])
         locale = user_locale(interaction)
         result = await self._plan(request, match, exclude=(), language=locale)
+        result = with_spec_names(result, await spec_names(self.bot, default_catalogue(), locale))
         session = PlanSession(request, match, notes, seen=[result.optimizer_plan.signature])
         params = PlanParams(size=size, mode=request.mode, team_id=team_id or 0, roster=kind)
         message = await interaction.followup.send(
@@ -230,6 +232,8 @@ class Compose(commands.Cog):
             result = await self._plan(
                 session.request, session.match, exclude=session.seen, language=locale
             )
+            names = await spec_names(self.bot, default_catalogue(), locale)
+            result = with_spec_names(result, names)
             signature = result.optimizer_plan.signature
             if result.solve.status == "infeasible_exclusions" or signature in session.seen:
                 await interaction.followup.send(tr(locale, LAST_PLAN), ephemeral=True)

@@ -259,9 +259,17 @@ class GW2Client:
         )
 
     async def specializations(
-        self, ids: Iterable[int], *, refresh: bool = False, budget: float | None = None
+        self,
+        ids: Iterable[int],
+        *,
+        refresh: bool = False,
+        budget: float | None = None,
+        lang: str | None = None,
     ) -> Fetched[list[models.Specialization]]:
-        """Specializations by id (to know which are elite). Unknown ids are left out (206)."""
+        """Specializations by id (to know which are elite). Unknown ids are left out (206).
+
+        With ``lang`` (``fr``, ``de``, ``es``...) names are in that language, cached per language.
+        """
         wanted = sorted(set(ids))
         if not wanted:
             now = self._clock.now()
@@ -274,7 +282,7 @@ class GW2Client:
                 self._get(
                     "specializations",
                     "/v2/specializations",
-                    {"ids": ",".join(map(str, chunk))},
+                    {"ids": ",".join(map(str, chunk)), **({"lang": lang} if lang else {})},
                     models.SPECIALIZATION_LIST,
                     refresh=refresh,
                     budget=budget,

@@ -122,3 +122,21 @@ def _embed_texts(message: FakeMessage) -> list[str]:
         for field in embed.get("fields", []):
             texts += [field["name"], field["value"]]
     return texts
+
+
+@pytest.mark.parametrize(
+    ("locale", "firebrand"), [("fr", "Incendiaire"), ("de", "Feuerbrand"), ("es-ES", "Abrasador")]
+)
+async def test_elite_spec_names_come_from_the_gw2_api_in_the_users_language(
+    tmp_path: Path, locale: str, firebrand: str
+) -> None:
+    async with world(tmp_path) as w:
+        handle = await w.discord.slash(
+            w.alice, "compose", {"roster": "Annabel: firebrand", "size": 5}, locale=locale
+        )
+        message = await handle.wait_final_message()
+        requests = w.gw2.count("/v2/specializations")
+    text = visible(message)
+    assert f"**{firebrand}**" in text
+    assert "**Firebrand**" not in text
+    assert requests == 1

@@ -221,6 +221,20 @@ OBJECTIVES: dict[str, tuple[tuple[int, str, str, int], ...]] = {
 }
 
 # Specializations: id -> (name, profession, elite). Core lines first, then elite specs.
+# Some elite specs' names as the French, German and Spanish game clients show them, served for
+# ``/v2/specializations?lang=fr|de|es`` (the others stay English in this fake).
+SPECIALIZATION_NAMES_I18N: dict[int, tuple[str, str, str]] = {
+    62: ("Incendiaire", "Feuerbrand", "Abrasador"),
+    43: ("Mécatronicien", "Schrotter", "Chatarrero"),
+    60: ("Fléau", "Pestbringer", "Azotador"),
+    52: ("Héraut", "Herold", "Heraldo"),
+    48: ("Cataclyste", "Sturmbeschwörer", "Tempestad"),
+    40: ("Chronomancien", "Chronomant", "Cronomante"),
+    5: ("Druide", "Druide", "Druida"),
+    34: ("Faucheur", "Schnitter", "Segador"),
+    61: ("Brise-sort", "Bannbrecher", "Rompehechizos"),
+}
+
 SPECIALIZATIONS: dict[int, tuple[str, str, bool]] = {
     42: ("Zeal", "Guardian", False), 16: ("Radiance", "Guardian", False),
     13: ("Valor", "Guardian", False), 49: ("Honor", "Guardian", False),
@@ -1192,10 +1206,13 @@ class FakeGW2API:
         return _json(guild) if guild else _error(404, "no such id")
 
     async def _specializations(self, request: web.Request) -> web.Response:
+        index = _I18N_INDEX.get(request.query.get("lang", "en"))
         rows = {
             str(i): {
                 "id": i,
-                "name": name,
+                "name": SPECIALIZATION_NAMES_I18N[i][index]
+                if index is not None and i in SPECIALIZATION_NAMES_I18N
+                else name,
                 "profession": profession,
                 "elite": elite,
                 "minor_traits": [],
