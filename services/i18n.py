@@ -21,13 +21,13 @@ import string
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Final, Literal
 
 from babel.dates import format_timedelta
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
@@ -45,6 +45,7 @@ NAME_CONTEXT: Final = "command-name"
 LANGUAGE_NAMES: Final = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español"}
 
 
+@lru_cache(maxsize=256)
 def resolve_locale(value: object) -> str:
     """Our language for a Discord locale (``fr``, ``de``, ``es-ES``, ``es-419``, ``en-US``...).
 
@@ -114,6 +115,7 @@ def tr_name(locale: str, name: str) -> str:
     return catalogues().translate(locale, name, context=NAME_CONTEXT)
 
 
+@lru_cache(maxsize=4096)
 def placeholders(text: str) -> frozenset[str]:
     """The named ``{placeholders}`` of ``text``."""
     return frozenset(
@@ -170,9 +172,22 @@ def catalogues() -> Catalogues:
 
 
 def format_number(locale: str, value: float, *, decimals: int | None = None) -> str:
-    """``12,345`` / ``12 345`` / ``12.345``: grouped for the locale."""
-    pattern = None if decimals is None else "#,##0." + "0" * decimals if decimals else "#,##0"
-    return format_decimal(value, format=pattern, locale=resolve_locale(locale))
+    """``12,345`` / ``12 345`` / ``12.345``: grouped with the locale's symbols (Babel's data).
+
+    Integers, or ``decimals`` fixed digits; other floats use Babel's default pattern.
+    """
+    if decimals is None and not isinstance(value, int):
+        return format_decimal(value, locale=resolve_locale(locale))
+    text = f"{value:,}" if decimals is None else f"{value:,.{decimals}f}"
+    group, decimal = _number_symbols(resolve_locale(locale))
+    if (group, decimal) == (",", "."):
+        return text
+    return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
+
+
+@cache
+def _number_symbols(language: str) -> tuple[str, str]:
+    return get_group_symbol(language), get_decimal_symbol(language)
 
 
 def format_ago(locale: str, elapsed: timedelta) -> str:
@@ -207,22 +222,25 @@ def format_compact_duration(locale: str, duration: timedelta) -> str:
             return f"{minutes}m"
         return f"{seconds}s"
 
-    def unit(amount: int, name: Literal["day", "hour", "minute", "second"]) -> str:
-        return format_timedelta(
-            timedelta(seconds=amount * _UNIT_SECONDS[name]),
-            granularity=name,
-            threshold=10**9,
-            format="narrow",
-            locale=language,
-        )
-
     if days:
-        return f"{unit(days, 'day')} {unit(hours, 'hour')}"
+        return f"{_unit(language, days, 'day')} {_unit(language, hours, 'hour')}"
     if hours:
-        return f"{unit(hours, 'hour')} {unit(minutes, 'minute')}"
+        return f"{_unit(language, hours, 'hour')} {_unit(language, minutes, 'minute')}"
     if minutes:
-        return unit(minutes, "minute")
-    return unit(seconds, "second")
+        return _unit(language, minutes, "minute")
+    return _unit(language, seconds, "second")
+
+
+@lru_cache(maxsize=4096)
+def _unit(language: str, amount: int, name: Literal["day", "hour", "minute", "second"]) -> str:
+    """``5 Min.``: one amount of one unit, Babel's narrow form (cached: renders ask often)."""
+    return format_timedelta(
+        timedelta(seconds=amount * _UNIT_SECONDS[name]),
+        granularity=name,
+        threshold=10**9,
+        format="narrow",
+        locale=language,
+    )
 
 
 _UNIT_SECONDS: Final = {"day": 86_400, "hour": 3_600, "minute": 60, "second": 1}
