@@ -166,6 +166,8 @@ class GW2Bot(commands.AutoShardedBot):
         self.shard_monitor.bind(latency=self._shard_latency, guild_counts=self._guilds_per_shard)
         # Set from GET /gateway/bot when the shards launch.
         self.identify_gate = IdentifyGate(1, services.clock)
+        # guild id -> (monotonic expiry, stored language): cogs/common/locale.py
+        self.guild_languages: dict[int, tuple[float, str]] = {}
 
     # Lifecycle ---------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from discord.ext import commands
 from bot.errors import permission_names
 from bot.storage.subscriptions import SubscriptionLimitError
 from cogs.common.checks import manage_server, missing_channel_permissions
-from cogs.common.locale import guild_locale, user_locale
+from cogs.common.locale import forget_guild_language, guild_locale, user_locale
 from cogs.team_options import resolve_team_option, team_autocomplete
 from cogs.updates_render import MODE_WORDS, render_settings, render_update_post, team_label
 from services.errors import UserFacingError
@@ -269,6 +269,7 @@ class Settings(commands.GroupCog, group_name="settings"):
         guild = _guild(interaction)
         stored = stored_language(language)
         await self.bot.services.guild_settings.set_language(guild.id, stored)
+        forget_guild_language(self.bot, guild.id)
         spoken = server_language(stored, guild.preferred_locale.value)
         text = tr(
             spoken,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -39,26 +39,36 @@ def spec_errors(method: str, path: str, body: Any) -> list[str]:
     """Why ``body`` breaks the spec's request schema for ``method path`` (empty: it does not)."""
     if body is None or not isinstance(body, dict | list):
         return []
-    validator = _validator_for(method.lower(), path)
-    if validator is None:
+    template = _template_for(path)
+    if template is None:
         return []
-    return [
+    # Bodies repeat (scheduled posts, cached answers, benchmarks): validate each once.
+    return list(_checked(method.lower(), template, json.dumps(body, sort_keys=True)))
+
+
+@lru_cache(maxsize=2048)
+def _checked(method: str, template: str, body_json: str) -> tuple[str, ...]:
+    validator = _validator(method, template)
+    if validator is None:
+        return ()
+    body = json.loads(body_json)
+    return tuple(
         f"{'/'.join(str(p) for p in error.absolute_path) or '<body>'}: {error.message}"[:300]
         for error in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
-    ]
+    )
 
 
 def spec_available() -> bool:
     return _routes() is not None
 
 
-def _validator_for(method: str, path: str) -> Any:
+def _template_for(path: str) -> str | None:
     routes = _routes()
     if routes is None:
         return None
     for pattern, template in routes:
         if pattern.match(path):
-            return _validator(method, template)
+            return template
     return None
 
 
