@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 from services.clock import Clock
 from services.composer import MistralComposer
 from services.gw2 import GW2Client
+from services.i18n import resolve_locale
 from services.keys import KeyVault
 from services.keys.revalidator import KeyRevalidator
 from services.matches import MatchService
@@ -41,6 +42,7 @@ from .storage.guilds import GuildSettingsRepository
 from .storage.keys import LinkedKey, LinkedKeyStore
 from .storage.roles import RoleRuleStore
 from .storage.subscriptions import SubscriptionRepository
+from .translator import CatalogueTranslator
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +168,14 @@ class GW2Bot(commands.AutoShardedBot):
         self.shard_monitor.bind(latency=self._shard_latency, guild_counts=self._guilds_per_shard)
         # Set from GET /gateway/bot when the shards launch.
         self.identify_gate = IdentifyGate(1, services.clock)
+        # guild id -> (monotonic expiry, stored language): cogs/common/locale.py
+        self.guild_languages: dict[int, tuple[float, str]] = {}
 
     # Lifecycle ---------------------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
+        # Localised command names and descriptions (fr, de, es) in the sync payload.
+        await self.tree.set_translator(CatalogueTranslator())
         for extension in self._extensions_to_load:
             await self.load_extension(extension)
         await self.sync_commands()
@@ -262,7 +268,8 @@ class GW2Bot(commands.AutoShardedBot):
         Commands reach this through the tree's ``on_error``; components (buttons, dynamic items,
         modals) call it themselves, since discord.py does not route their errors to the tree.
         """
-        answer = explain(error)
+        # Errors are answered privately: in the user's own language.
+        answer = explain(error, resolve_locale(getattr(interaction, "locale", None)))
         if not answer.expected:
             original = getattr(error, "original", error)
             log.error(

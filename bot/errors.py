@@ -17,16 +17,17 @@ import discord
 from discord import app_commands
 
 from services.errors import UserFacingError
+from services.i18n import N_, tr
 
 log = logging.getLogger(__name__)
 
 _PERMISSION_NAMES = {
-    "manage_guild": "Manage Server",
-    "manage_messages": "Manage Messages",
-    "send_messages": "Send Messages",
-    "embed_links": "Embed Links",
-    "view_channel": "View Channel",
-    "read_message_history": "Read Message History",
+    "manage_guild": N_("Manage Server"),
+    "manage_messages": N_("Manage Messages"),
+    "send_messages": N_("Send Messages"),
+    "embed_links": N_("Embed Links"),
+    "view_channel": N_("View Channel"),
+    "read_message_history": N_("Read Message History"),
 }
 
 
@@ -39,10 +40,11 @@ class ErrorAnswer:
     reference: str | None = None
 
 
-def permission_names(permissions: list[str]) -> str:
-    """``["manage_guild"]`` → ``"Manage Server"``, in Discord's own words."""
+def permission_names(permissions: list[str], locale: str = "en") -> str:
+    """``["manage_guild"]`` → ``"Manage Server"``, in Discord's own words (and language)."""
     return ", ".join(
-        _PERMISSION_NAMES.get(p, p.replace("_", " ").title()) for p in sorted(permissions)
+        tr(locale, _PERMISSION_NAMES[p]) if p in _PERMISSION_NAMES else p.replace("_", " ").title()
+        for p in sorted(permissions)
     )
 
 
@@ -62,45 +64,63 @@ def is_expired_interaction(error: BaseException) -> bool:
     return isinstance(error, discord.HTTPException) and error.code in EXPIRED_INTERACTION_CODES
 
 
-def explain(error: BaseException) -> ErrorAnswer:
-    """Map an error to the answer a player should see."""
+def explain(error: BaseException, locale: str = "en") -> ErrorAnswer:
+    """Map an error to the answer a player should see, in ``locale``."""
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
         inner = error.__cause__ if isinstance(error, app_commands.TransformerError) else None
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else inner
         if isinstance(original, UserFacingError):
-            return ErrorAnswer(str(original), expected=True)
+            return ErrorAnswer(original.localised(locale), expected=True)
         if isinstance(error, app_commands.TransformerError):
             return ErrorAnswer(
-                f"“{error.value}” is not a valid value for this option.", expected=True
+                tr(locale, "“{value}” is not a valid value for this option.", value=error.value),
+                expected=True,
             )
     if isinstance(error, UserFacingError):
-        return ErrorAnswer(str(error), expected=True)
+        return ErrorAnswer(error.localised(locale), expected=True)
     if is_expired_interaction(getattr(error, "original", error)):
         # Not a defect: the player waited past the token's life; send_error drops the answer.
         return ErrorAnswer("This interaction expired. Run the command again.", expected=True)
     if isinstance(error, app_commands.MissingPermissions):
         return ErrorAnswer(
-            f"You need the {permission_names(error.missing_permissions)} permission to do that.",
+            tr(
+                locale,
+                "You need the {permissions} permission to do that.",
+                permissions=permission_names(error.missing_permissions, locale),
+            ),
             expected=True,
         )
     if isinstance(error, app_commands.BotMissingPermissions):
         return ErrorAnswer(
-            f"I need the {permission_names(error.missing_permissions)} permission here. "
-            "Ask a server admin to grant it to my role.",
+            tr(
+                locale,
+                "I need the {permissions} permission here. "
+                "Ask a server admin to grant it to my role.",
+                permissions=permission_names(error.missing_permissions, locale),
+            ),
             expected=True,
         )
     if isinstance(error, app_commands.NoPrivateMessage):
-        return ErrorAnswer("This command only works in a server.", expected=True)
+        return ErrorAnswer(tr(locale, "This command only works in a server."), expected=True)
     if isinstance(error, app_commands.CommandOnCooldown):
         return ErrorAnswer(
-            f"Slow down a little: try again in {error.retry_after:.0f} s.", expected=True
+            tr(
+                locale,
+                "Slow down a little: try again in {seconds} s.",
+                seconds=f"{error.retry_after:.0f}",
+            ),
+            expected=True,
         )
     if isinstance(error, app_commands.CheckFailure):
-        return ErrorAnswer("You can't use this command here.", expected=True)
+        return ErrorAnswer(tr(locale, "You can't use this command here."), expected=True)
     reference = uuid.uuid4().hex[:8].upper()
     return ErrorAnswer(
-        "Sorry, something went wrong on our side. It has been reported; "
-        f"if it keeps happening, give the bot's admins this reference: `{reference}`.",
+        tr(
+            locale,
+            "Sorry, something went wrong on our side. It has been reported; "
+            "if it keeps happening, give the bot's admins this reference: `{reference}`.",
+            reference=reference,
+        ),
         expected=False,
         reference=reference,
     )

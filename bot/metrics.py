@@ -20,6 +20,8 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from services.i18n import MissingTranslationsCollector
+
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -86,6 +88,8 @@ class BotMetrics:
         )
         for where in ERROR_PLACES:
             self.errors.labels(where=where)
+        # gw2opt_translations_missing_total{locale}: strings shown in English for lack of one.
+        registry.register(MissingTranslationsCollector())
         register_runtime_collectors(registry)
 
 

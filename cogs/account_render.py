@@ -22,6 +22,7 @@ from services.accounts import (
     KeyCheck,
     format_played,
 )
+from services.i18n import N_, tr
 from services.keys import OPTIONAL_PERMISSIONS, PERMISSION_REASONS, REQUIRED_PERMISSIONS
 from services.keys.validation import APPLICATIONS_URL, OwnershipPolicy
 from services.secrets import SecretRedactor
@@ -33,80 +34,109 @@ CHARACTERS_PER_PAGE = 10
 MAX_KEYS_SHOWN = 10
 
 NO_KEY = "You haven't linked a GW2 API key yet: link one with /key add."
-CHECK_DMS = (
+# Message ids of the DM flow: show with ``tr(locale, ...)``.
+CHECK_DMS = N_(
     "I've sent you a DM with the steps. Paste your API key there, in our private chat — "
     "never in a server channel."
 )
-DMS_CLOSED = (
+DMS_CLOSED = N_(
     "I can't DM you: your DMs are closed for this server. Either open them (right-click the "
     "server icon → Privacy Settings → turn on Direct Messages) and run /key add again, or press "
     "**Paste key privately** below: only you and I see what you type there."
 )
-INVALID_KEY = (
+INVALID_KEY_ID = N_(
+    "ArenaNet doesn't accept this key: it was deleted, or it was copied incompletely. Copy it "
+    "again from {url} and paste it here. Nothing was stored."
+)
+INVALID_KEY = (  # English, as shown before localisation (tests and logs)
     "ArenaNet doesn't accept this key: it was deleted, or it was copied incompletely. Copy it "
     f"again from {APPLICATIONS_URL} and paste it here. Nothing was stored."
 )
-API_DOWN = (
+API_DOWN = N_(
     "The GW2 API isn't answering right now, so I couldn't check your key. Nothing was stored: "
     "paste it again in a few minutes."
 )
-DM_HINT = "To link a GW2 API key, run /key add: I'll tell you what to paste here."
+DM_HINT = N_("To link a GW2 API key, run /key add: I'll tell you what to paste here.")
 
 _redactor = SecretRedactor()
 
 
-def link_instructions(code: str, policy: OwnershipPolicy) -> discord.Embed:
+def invalid_key(locale: str = "en") -> str:
+    """``INVALID_KEY`` in ``locale``."""
+    return tr(locale, INVALID_KEY_ID, url=APPLICATIONS_URL)
+
+
+def link_instructions(code: str, policy: OwnershipPolicy, locale: str = "en") -> discord.Embed:
     """The DM that explains how to create a key, which permissions to tick and the code."""
-    required = "\n".join(f"• `{p}`: {PERMISSION_REASONS[p]}" for p in REQUIRED_PERMISSIONS)
-    optional = "\n".join(f"• `{p}`: {PERMISSION_REASONS[p]}" for p in OPTIONAL_PERMISSIONS)
+    required = "\n".join(
+        f"• `{p}`: {tr(locale, PERMISSION_REASONS[p])}" for p in REQUIRED_PERMISSIONS
+    )
+    optional = "\n".join(
+        f"• `{p}`: {tr(locale, PERMISSION_REASONS[p])}" for p in OPTIONAL_PERMISSIONS
+    )
     ownership = (
-        "This server **requires** it: keys without the code are refused."
+        tr(locale, "This server **requires** it: keys without the code are refused.")
         if policy == "required"
-        else "Optional, but with it your key shows as **verified owner**."
+        else tr(locale, "Optional, but with it your key shows as **verified owner**.")
     )
     embed = discord.Embed(
-        title="Link your GW2 API key",
+        title=tr(locale, "Link your GW2 API key"),
         colour=EMBED_COLOUR,
-        description=(
-            f"1. Open {APPLICATIONS_URL} and press **New Key**.\n"
-            f"2. Name it so the name contains `{code}`.\n"
+        description=tr(
+            locale,
+            "1. Open {url} and press **New Key**.\n"
+            "2. Name it so the name contains `{code}`.\n"
             "3. Tick the permissions below, create the key and copy it.\n"
-            "4. Paste the key here, as a message in this chat."
+            "4. Paste the key here, as a message in this chat.",
+            url=APPLICATIONS_URL,
+            code=code,
         ),
     )
-    embed.add_field(name="Needed permissions", value=required, inline=False)
-    embed.add_field(name="Optional", value=optional, inline=False)
-    embed.add_field(name=f"Ownership code: {code}", value=ownership, inline=False)
-    embed.set_footer(text="The key is stored encrypted. Remove it any time with /key remove.")
+    embed.add_field(name=tr(locale, "Needed permissions"), value=required, inline=False)
+    embed.add_field(name=tr(locale, "Optional"), value=optional, inline=False)
+    embed.add_field(
+        name=tr(locale, "Ownership code: {code}", code=code), value=ownership, inline=False
+    )
+    embed.set_footer(
+        text=tr(locale, "The key is stored encrypted. Remove it any time with /key remove.")
+    )
     return embed
 
 
-def checklist_embed(check: KeyCheck, *, linked: bool) -> discord.Embed:
+def checklist_embed(check: KeyCheck, *, linked: bool, locale: str = "en") -> discord.Embed:
     """The checklist after a key was checked: format, each permission, ownership, account, team."""
     checklist = check.checklist
-    what = "subtoken" if checklist.key_kind == "subtoken" else "API key"
-    embed = discord.Embed(
-        title=f"{what[0].upper()}{what[1:]} linked" if linked else f"{what} not linked",
-        colour=OK_COLOUR if linked else PROBLEM_COLOUR,
-    )
-    lines = [f"✅ Format: {what}"]
+    subtoken = checklist.key_kind == "subtoken"
+    if linked:
+        title = tr(locale, "Subtoken linked") if subtoken else tr(locale, "API key linked")
+    else:
+        title = tr(locale, "subtoken not linked") if subtoken else tr(locale, "API key not linked")
+    embed = discord.Embed(title=title, colour=OK_COLOUR if linked else PROBLEM_COLOUR)
+    what = tr(locale, "subtoken") if subtoken else tr(locale, "API key")
+    lines = [tr(locale, "✅ Format: {kind}", kind=what)]
     for permission in checklist.permissions:
         mark = "✅" if permission.present else ("❌" if permission.required else "➖")
-        lines.append(f"{mark} `{permission.name}`: {permission.reason}")
-    lines.append(_ownership_line(check))
-    embed.add_field(name="Checks", value="\n".join(lines), inline=False)
-    embed.add_field(name="Account", value=plain(check.account_name or "unknown"))
-    embed.add_field(name="WvW team", value=plain(check.team or "unknown"))
+        lines.append(f"{mark} `{permission.name}`: {tr(locale, permission.reason)}")
+    lines.append(_ownership_line(check, locale))
+    unknown = tr(locale, "unknown")
+    embed.add_field(name=tr(locale, "Checks"), value="\n".join(lines), inline=False)
+    embed.add_field(name=tr(locale, "Account"), value=plain(check.account_name or unknown))
+    embed.add_field(name=tr(locale, "WvW team"), value=plain(check.team or unknown))
+    how_to_fix = checklist.fix_text(locale)
     if linked:
-        embed.description = (
-            "Done. /account and /characters now use this account; /key info shows your keys."
+        embed.description = tr(
+            locale,
+            "Done. /account and /characters now use this account; /key info shows your keys.",
         )
-        if checklist.optional_hint:
-            embed.add_field(name="Tip", value=checklist.optional_hint, inline=False)
-    elif checklist.how_to_fix:
-        embed.description = "Nothing was stored.\n" + checklist.how_to_fix
+        hint = checklist.hint_text(locale)
+        if hint:
+            embed.add_field(name=tr(locale, "Tip"), value=hint, inline=False)
+    elif how_to_fix:
+        embed.description = tr(locale, "Nothing was stored.\n{how_to_fix}", how_to_fix=how_to_fix)
     else:
-        embed.description = "Nothing was stored: I couldn't read the account of this key."
+        embed.description = tr(
+            locale, "Nothing was stored: I couldn't read the account of this key."
+        )
     return embed
 
 
@@ -244,18 +274,22 @@ def leak_channel_notice(mention: str, deleted: bool) -> str:
 # helpers
 
 
-def _ownership_line(check: KeyCheck) -> str:
+def _ownership_line(check: KeyCheck, locale: str = "en") -> str:
     checklist = check.checklist
     if checklist.ownership_verified:
-        return "✅ Ownership: verified owner (the code is in the key's name)"
+        return tr(locale, "✅ Ownership: verified owner (the code is in the key's name)")
     required = checklist.ownership_policy == "required"
-    mark = "❌" if required else "➖"
-    state = (
-        "a different code in the key's name"
-        if checklist.ownership == "mismatch"
-        else ("no code in the key's name")
-    )
-    return f"{mark} Ownership: {state} ({'required' if required else 'optional'} here)"
+    mismatch = checklist.ownership == "mismatch"
+    return tr(locale, _OWNERSHIP_LINES[(required, mismatch)])
+
+
+# (required here?, a different code?) -> the checklist's ownership line.
+_OWNERSHIP_LINES = {
+    (True, True): N_("❌ Ownership: a different code in the key's name (required here)"),
+    (True, False): N_("❌ Ownership: no code in the key's name (required here)"),
+    (False, True): N_("➖ Ownership: a different code in the key's name (optional here)"),
+    (False, False): N_("➖ Ownership: no code in the key's name (optional here)"),
+}
 
 
 def _field(value: str | None, missing_permission: str | None) -> str:

@@ -30,7 +30,9 @@ from discord.ext import commands
 from bot.errors import permission_names
 from cogs.common.answering import cog_of, component_errors
 from cogs.common.checks import missing_post_permissions
+from cogs.common.locale import user_locale
 from cogs.compose_context import build_match_context
+from cogs.compose_names import spec_names, with_spec_names
 from cogs.compose_plan import (
     MAX_REROLLS,
     MAX_SIZE,
@@ -51,6 +53,7 @@ from services.composer import (
     default_catalogue,
 )
 from services.gw2 import GW2APIError
+from services.i18n import N_, tr
 from services.matches import TeamNotInMatchError
 
 if TYPE_CHECKING:
@@ -70,13 +73,16 @@ AUTOCOMPLETE_VALUE_LIMIT = 100
 
 
 COG_OFF = "Squad planning is switched off right now. Try again later."
-EXPIRED = "This plan expired (the bot restarted). Run /compose again."
-STALE = "This plan is no longer valid. Run /compose again."
-NOT_OWNER = (
+# Message ids (shown with ``tr(locale, ...)``).
+EXPIRED = N_("This plan expired (the bot restarted). Run /compose again.")
+STALE = N_("This plan is no longer valid. Run /compose again.")
+NOT_OWNER = N_(
     "Only the person who ran /compose can use these buttons. Run /compose for your own plan."
 )
-LAST_PLAN = "No other distinct plan exists for this size, mode and roster: this one is the last."
-MAX_REROLLS_TEXT = f"That's {MAX_REROLLS} alternatives already. Run /compose again to start over."
+LAST_PLAN = N_(
+    "No other distinct plan exists for this size, mode and roster: this one is the last."
+)
+MAX_REROLLS_TEXT = N_("That's {count} alternatives already. Run /compose again to start over.")
 
 
 async def roster_autocomplete(
@@ -142,7 +148,9 @@ class Compose(commands.Cog):
         notes = _cap_notes([*gathered.notes, *([match_note] if match_note else [])])
         if kind == "t" and gathered.flexible:
             notes = _cap_notes([f"Flexible slots: {', '.join(gathered.flexible)}.", *notes])
-        result = await self._plan(request, match, exclude=())
+        locale = user_locale(interaction)
+        result = await self._plan(request, match, exclude=(), language=locale)
+        result = with_spec_names(result, await spec_names(self.bot, default_catalogue(), locale))
         session = PlanSession(
             request,
             match,
@@ -152,8 +160,10 @@ class Compose(commands.Cog):
         )
         params = PlanParams(size=size, mode=request.mode, team_id=team_id or 0, roster=kind)
         message = await interaction.followup.send(
-            embeds=render_plan(result, catalogue=default_catalogue(), notes=notes, match=match),
-            view=plan_view(params),
+            embeds=render_plan(
+                result, catalogue=default_catalogue(), notes=notes, match=match, locale=locale
+            ),
+            view=plan_view(params, locale),
             ephemeral=True,
             wait=True,
         )
@@ -168,10 +178,14 @@ class Compose(commands.Cog):
         if not await self._is_owner(interaction):
             return
         if params is None:
-            await interaction.response.send_message(STALE, ephemeral=True)
+            await interaction.response.send_message(
+                tr(user_locale(interaction), STALE), ephemeral=True
+            )
             return
         if params.alternative + 1 >= MAX_REROLLS:
-            await interaction.response.send_message(MAX_REROLLS_TEXT, ephemeral=True)
+            await interaction.response.send_message(
+                tr(user_locale(interaction), MAX_REROLLS_TEXT, count=MAX_REROLLS), ephemeral=True
+            )
             return
         await interaction.response.defer()
         message_id = interaction.message.id if interaction.message is not None else 0
@@ -179,13 +193,18 @@ class Compose(commands.Cog):
             params, owner_id=interaction.user.id
         )
         if session is None:
-            await interaction.followup.send(EXPIRED, ephemeral=True)
+            await interaction.followup.send(tr(user_locale(interaction), EXPIRED), ephemeral=True)
             return
+        locale = user_locale(interaction)
         async with session.lock:
-            result = await self._plan(session.request, session.match, exclude=session.seen)
+            result = await self._plan(
+                session.request, session.match, exclude=session.seen, language=locale
+            )
+            names = await spec_names(self.bot, default_catalogue(), locale)
+            result = with_spec_names(result, names)
             signature = result.optimizer_plan.signature
             if result.solve.status == "infeasible_exclusions" or signature in session.seen:
-                await interaction.followup.send(LAST_PLAN, ephemeral=True)
+                await interaction.followup.send(tr(locale, LAST_PLAN), ephemeral=True)
                 return
             session.seen.append(signature)
             shown = replace(params, alternative=len(session.seen) - 1)
@@ -196,8 +215,9 @@ class Compose(commands.Cog):
                     alternative=shown.alternative,
                     notes=session.notes,
                     match=session.match,
+                    locale=locale,
                 ),
-                view=plan_view(shown),
+                view=plan_view(shown, locale),
             )
         self._remember(message_id, session)
 
@@ -212,7 +232,9 @@ class Compose(commands.Cog):
             or not message.embeds
             or not isinstance(channel, discord.abc.Messageable)
         ):
-            await interaction.response.send_message(EXPIRED, ephemeral=True)
+            await interaction.response.send_message(
+                tr(user_locale(interaction), EXPIRED), ephemeral=True
+            )
             return
         missing = missing_post_permissions(interaction.app_permissions, channel)
         if missing:
@@ -250,11 +272,18 @@ class Compose(commands.Cog):
             owner = message.interaction_metadata.user.id
         if owner is None or owner == interaction.user.id:
             return True
-        await interaction.response.send_message(NOT_OWNER, ephemeral=True)
+        await interaction.response.send_message(
+            tr(user_locale(interaction), NOT_OWNER), ephemeral=True
+        )
         return False
 
     async def _plan(
-        self, request: ComposeRequest, match: MatchContext | None, *, exclude: Sequence[str]
+        self,
+        request: ComposeRequest,
+        match: MatchContext | None,
+        *,
+        exclude: Sequence[str],
+        language: str = "en",
     ) -> ComposeResult:
         services = self.bot.services
         return await compose(
@@ -264,6 +293,7 @@ class Compose(commands.Cog):
             metrics=services.metric_set(ComposerMetrics),
             exclude=exclude,
             deadline_s=services.settings.mistral.timeout_seconds + SOLVE_ALLOWANCE_S,
+            language=language,
         )
 
     async def _team_id(
@@ -338,10 +368,12 @@ class RerollButton(
 ):
     """ "Reroll alternatives": the next-best distinct plan (the custom id carries the request)."""
 
-    def __init__(self, params: PlanParams | None, *, custom_id: str | None = None) -> None:
+    def __init__(
+        self, params: PlanParams | None, *, custom_id: str | None = None, locale: str = "en"
+    ) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Reroll alternatives",
+                label=tr(locale, "Reroll alternatives"),
                 emoji="🎲",
                 style=discord.ButtonStyle.secondary,
                 custom_id=custom_id or (params.reroll_id() if params else "compose:reroll"),
@@ -369,10 +401,10 @@ class PostButton(
 ):
     """ "Post to channel": share the private plan with the channel."""
 
-    def __init__(self) -> None:
+    def __init__(self, locale: str = "en") -> None:
         super().__init__(
             discord.ui.Button(
-                label="Post to channel",
+                label=tr(locale, "Post to channel"),
                 emoji="📣",
                 style=discord.ButtonStyle.primary,
                 custom_id="compose:post",
@@ -393,11 +425,11 @@ class PostButton(
         await _run_button(interaction, "post", lambda cog: cog.post(interaction))
 
 
-def plan_view(params: PlanParams) -> discord.ui.View:
+def plan_view(params: PlanParams, locale: str = "en") -> discord.ui.View:
     """The buttons under a plan (no timeout: they are dispatched by custom id)."""
     view = discord.ui.View(timeout=None)
-    view.add_item(RerollButton(params))
-    view.add_item(PostButton())
+    view.add_item(RerollButton(params, locale=locale))
+    view.add_item(PostButton(locale))
     return view
 
 

@@ -19,7 +19,8 @@ import discord
 
 from cogs.common.formatting import ARENANET_RED
 from services.composer import Catalogue, ComposeResult, MatchContext, Plan, SubgroupPlan
-from services.composer.mistral import ProposalVerdict, pseudonyms
+from services.composer.mistral import AI_UNAVAILABLE_REASONS, ProposalVerdict, pseudonyms
+from services.i18n import N_, format_number, tr
 
 __all__ = [
     "MAX_EMBEDS",
@@ -47,8 +48,7 @@ COLOUR_MINOR_GAPS = discord.Colour(0xF2A93B)
 COLOUR_MAJOR_GAPS = discord.Colour(0xD9413C)
 COLOUR_SUMMARY = ARENANET_RED
 
-COLOUR_NAMES = {"red": "Red", "green": "Green", "blue": "Blue"}
-ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
+COLOUR_NAMES = {"red": N_("Red"), "green": N_("Green"), "blue": N_("Blue")}
 
 
 class Detail(IntEnum):
@@ -73,6 +73,7 @@ def render_plan(
     alternative: int = 0,
     notes: Sequence[str] = (),
     match: MatchContext | None = None,
+    locale: str = "en",
 ) -> list[discord.Embed]:
     """Every embed of a ``/compose`` answer: the summary first, then the subgroups.
 
@@ -81,8 +82,8 @@ def render_plan(
     """
     embeds: list[discord.Embed] = []
     for detail in Detail:
-        summary = _summary(result, catalogue, alternative, notes, match, detail)
-        embeds = [summary, *_subgroup_embeds(result, detail)]
+        summary = _summary(result, catalogue, alternative, notes, match, detail, locale)
+        embeds = [summary, *_subgroup_embeds(result, detail, locale)]
         if embeds_length(embeds) <= TOTAL_CHAR_BUDGET:
             return embeds
     return _squeeze(embeds)
@@ -93,7 +94,7 @@ def embeds_length(embeds: Sequence[discord.Embed]) -> int:
     return sum(len(e) for e in embeds)
 
 
-def match_line(match: MatchContext) -> str | None:
+def match_line(match: MatchContext, locale: str = "en") -> str | None:
     """``Live match: you are 2nd (Green, 245 PPT) · Red leads · skirmish ends in 40 min``."""
     if not match.teams:
         return None
@@ -104,22 +105,54 @@ def match_line(match: MatchContext) -> str | None:
     if ours is not None:
         place = ranked.index(ours) + 1
         parts.append(
-            f"{ours.name} is {ORDINALS.get(place, str(place))} "
-            f"({COLOUR_NAMES[ours.colour]}, {ours.ppt} PPT)"
+            tr(
+                locale,
+                PLACES.get(place, "{team} is #{place} ({colour}, {ppt} PPT)"),
+                team=ours.name,
+                place=place,
+                colour=tr(locale, COLOUR_NAMES[ours.colour]),
+                ppt=ours.ppt,
+            )
         )
-        if leader is not ours:
-            parts.append(f"{leader.name} ({COLOUR_NAMES[leader.colour]}) leads")
-    else:
-        parts.append(f"{leader.name} ({COLOUR_NAMES[leader.colour]}) leads")
+    if ours is None or leader is not ours:
+        parts.append(
+            tr(
+                locale,
+                "{team} ({colour}) leads",
+                team=leader.name,
+                colour=tr(locale, COLOUR_NAMES[leader.colour]),
+            )
+        )
     contested = sorted(
         (m for m in match.maps if m.contested_objectives),
         key=lambda m: (-m.contested_objectives, m.name),
     )
     if contested:
-        parts.append("fights on " + ", ".join(m.name for m in contested[:2]))
+        parts.append(tr(locale, "fights on {maps}", maps=", ".join(m.name for m in contested[:2])))
     if match.skirmish_ends_in_minutes is not None:
-        parts.append(f"skirmish ends in {match.skirmish_ends_in_minutes} min")
-    return "Live match: " + " · ".join(parts)
+        parts.append(
+            tr(
+                locale,
+                "skirmish ends in {minutes} min",
+                minutes=match.skirmish_ends_in_minutes,
+            )
+        )
+    return tr(locale, "Live match: {parts}", parts=" · ".join(parts))
+
+
+PLACES = {
+    1: N_("{team} is 1st ({colour}, {ppt} PPT)"),
+    2: N_("{team} is 2nd ({colour}, {ppt} PPT)"),
+    3: N_("{team} is 3rd ({colour}, {ppt} PPT)"),
+}
+
+
+def ai_note(note: str, locale: str) -> str:
+    """An "AI unavailable: <reason>" note in ``locale`` (other notes as they are)."""
+    for reason in AI_UNAVAILABLE_REASONS.values():
+        if note == f"AI unavailable: {reason}":
+            return tr(locale, "AI unavailable: {reason}", reason=tr(locale, reason))
+    return note
 
 
 # --------------------------------------------------------------------------------- summary
@@ -132,20 +165,30 @@ def _summary(
     notes: Sequence[str],
     match: MatchContext | None,
     detail: Detail,
+    locale: str = "en",
 ) -> discord.Embed:
     plan = result.plan
     mode = catalogue.mode(plan.mode)
-    mode_label = mode.label if mode is not None else plan.mode.title()
-    title = f"Squad plan · {mode_label} · {plan.size} player{'s' if plan.size != 1 else ''}"
+    mode_label = tr(locale, mode.label) if mode is not None else plan.mode.title()
     if alternative:
-        title += f" · alternative {alternative + 1}"
+        title = tr(
+            locale,
+            "Squad plan · {mode} · {size} players · alternative {alternative}",
+            mode=mode_label,
+            size=plan.size,
+            alternative=alternative + 1,
+        )
+    elif plan.size == 1:
+        title = tr(locale, "Squad plan · {mode} · 1 player", mode=mode_label)
+    else:
+        title = tr(locale, "Squad plan · {mode} · {size} players", mode=mode_label, size=plan.size)
     lines: list[str] = []
     ai = result.ai
     if ai.status == "ok" and ai.briefing:
         lines.append(f"🤖 {ai.briefing.strip()}")
     elif ai.status == "unavailable" and ai.note:
-        lines.append(f"⚠️ {ai.note}")
-    if match is not None and (line := match_line(match)):
+        lines.append(f"⚠️ {ai_note(ai.note, locale)}")
+    if match is not None and (line := match_line(match, locale)):
         lines.append(line)
     lines.extend(f"• {_escape(note)}" for note in notes)
     embed = discord.Embed(
@@ -154,25 +197,29 @@ def _summary(
         colour=COLOUR_SUMMARY,
     )
     if plan.squad:
-        embed.add_field(name="Squad-wide", value=_lines(_squad_lines(plan)), inline=False)
-    unmet = _unmet_lines(plan)
+        embed.add_field(
+            name=tr(locale, "Squad-wide"), value=_lines(_squad_lines(plan), locale), inline=False
+        )
+    unmet = _unmet_lines(plan, locale)
     embed.add_field(
-        name="Unmet needs",
-        value=_lines(unmet) if unmet else "None: every weighted need is covered.",
+        name=tr(locale, "Unmet needs"),
+        value=_lines(unmet, locale)
+        if unmet
+        else tr(locale, "None: every weighted need is covered."),
         inline=False,
     )
     if ai.verdicts:
         embed.add_field(
-            name="AI proposals",
-            value=_lines(_verdict_lines(result, catalogue, detail)),
+            name=tr(locale, "AI proposals"),
+            value=_lines(_verdict_lines(result, catalogue, detail, locale), locale),
             inline=False,
         )
     if plan.bench:
         bench = ", ".join(_escape(name) for name in plan.bench)
-        embed.add_field(name="Bench", value=_clip(bench, FIELD_LIMIT), inline=False)
-    footer = _solver_line(result)
+        embed.add_field(name=tr(locale, "Bench"), value=_clip(bench, FIELD_LIMIT), inline=False)
+    footer = _solver_line(result, locale)
     if ai.status == "off" and ai.note:
-        footer += f" · {ai.note}"
+        footer += f" · {ai_note(ai.note, locale)}"
     embed.set_footer(text=footer)
     return embed
 
@@ -185,34 +232,40 @@ def _squad_lines(plan: Plan) -> list[str]:
     return out
 
 
-def _unmet_lines(plan: Plan) -> list[str]:
+def _unmet_lines(plan: Plan, locale: str = "en") -> list[str]:
     """Squad-wide gaps first, then subgroup gaps grouped by need and reason, heaviest first."""
     lines: list[str] = []
     squad = sorted(
         (u for u in plan.unmet if u.scope == "squad"), key=lambda u: (-u.weight, u.label)
     )
-    lines.extend(f"Squad · {u.label}: {u.reason}" for u in squad)
+    lines.extend(
+        tr(locale, "Squad · {need}: {reason}", need=u.label, reason=u.reason) for u in squad
+    )
     grouped: dict[tuple[int, str, str], list[int]] = defaultdict(list)
     for unmet in plan.unmet:
         if unmet.scope == "subgroup" and unmet.subgroup is not None:
             grouped[(-unmet.weight, unmet.label, unmet.reason)].append(unmet.subgroup)
     for (_, label, reason), numbers in sorted(grouped.items()):
         which = (
-            f"Subgroup {numbers[0]}"
+            tr(locale, "Subgroup {number}", number=numbers[0])
             if len(numbers) == 1
-            else "Subgroups " + ", ".join(str(n) for n in sorted(numbers))
+            else tr(
+                locale, "Subgroups {numbers}", numbers=", ".join(str(n) for n in sorted(numbers))
+            )
         )
         lines.append(f"{which} · {label}: {reason}")
     return lines
 
 
-def _verdict_lines(result: ComposeResult, catalogue: Catalogue, detail: Detail) -> list[str]:
+def _verdict_lines(
+    result: ComposeResult, catalogue: Catalogue, detail: Detail, locale: str = "en"
+) -> list[str]:
     names = _display_names(result.optimizer_plan)
     lines = []
     for verdict in result.ai.verdicts:
         change = _describe_proposal(verdict, names, catalogue)
         mark = "✅" if verdict.accepted else "❌"
-        word = "applied" if verdict.accepted else "rejected"
+        word = tr(locale, "applied") if verdict.accepted else tr(locale, "rejected")
         line = f"{mark} {change} — {word}: {verdict.reason}"
         lines.append(_clip(line, 160 if detail is Detail.FULL else 110))
     return lines
@@ -241,26 +294,42 @@ def _describe_proposal(
     return f"{who} → {spec_name}" + (f" ({role})" if role else "")
 
 
-def _solver_line(result: ComposeResult) -> str:
+def _solver_line(result: ComposeResult, locale: str = "en") -> str:
     solve = result.solve
     if solve.method == "milp" and solve.status == "optimal":
-        text = "Optimizer: proven best plan"
+        text = tr(locale, "Optimizer: proven best plan")
     elif solve.method == "milp" and solve.gap is not None:
-        text = f"Optimizer: within {solve.gap * 100:.2f} % of the best plan"
+        text = tr(
+            locale,
+            "Optimizer: within {gap} % of the best plan",
+            gap=format_number(locale, solve.gap * 100, decimals=2),
+        )
     else:
-        text = "Optimizer: best plan found in time"
-    text += f" · score {result.plan.score}"
+        text = tr(locale, "Optimizer: best plan found in time")
     if result.plan.score != result.optimizer_plan.score:
-        text += f" (optimizer {result.optimizer_plan.score})"
-    return text
+        return (
+            text
+            + " · "
+            + tr(
+                locale,
+                "score {score} (optimizer {optimizer})",
+                score=result.plan.score,
+                optimizer=result.optimizer_plan.score,
+            )
+        )
+    return text + " · " + tr(locale, "score {score}", score=result.plan.score)
 
 
 # --------------------------------------------------------------------------------- subgroups
 
 
-def _subgroup_embeds(result: ComposeResult, detail: Detail) -> list[discord.Embed]:
+def _subgroup_embeds(
+    result: ComposeResult, detail: Detail, locale: str = "en"
+) -> list[discord.Embed]:
     notes = {n.subgroup: n.note for n in result.ai.subgroup_notes}
-    blocks = [_subgroup_block(g, notes.get(g.number), detail) for g in result.plan.subgroups]
+    blocks = [
+        _subgroup_block(g, notes.get(g.number), detail, locale) for g in result.plan.subgroups
+    ]
     if len(blocks) + 1 <= MAX_EMBEDS:
         return [
             discord.Embed(
@@ -283,11 +352,13 @@ def _subgroup_embeds(result: ComposeResult, detail: Detail) -> list[discord.Embe
     return embeds
 
 
-def _subgroup_block(group: SubgroupPlan, ai_note: str | None, detail: Detail) -> _Block:
+def _subgroup_block(
+    group: SubgroupPlan, ai_note: str | None, detail: Detail, locale: str = "en"
+) -> _Block:
     numbers = {slot.label: i for i, slot in enumerate(group.slots, start=1)}
     lines = []
     for index, slot in enumerate(group.slots, start=1):
-        who = _escape(slot.player) if slot.player else "*open slot*"
+        who = _escape(slot.player) if slot.player else tr(locale, "*open slot*")
         if detail is Detail.MINIMAL:
             lines.append(f"`{index}` **{slot.spec_name}** · {_clip(who, MINIMAL_NAME_LENGTH)}")
         else:
@@ -300,20 +371,31 @@ def _subgroup_block(group: SubgroupPlan, ai_note: str | None, detail: Detail) ->
             f"{c.label} ({','.join(str(numbers[p]) for p in c.providers if p in numbers)})"
             for c in covered
         ]
-        lines.append("**Covered:** " + ", ".join(parts))
+        lines.append(tr(locale, "**Covered:** {needs}", needs=", ".join(parts)))
     elif detail is Detail.COMPACT and covered:
-        lines.append("**Covered:** " + ", ".join(c.label for c in covered))
+        lines.append(tr(locale, "**Covered:** {needs}", needs=", ".join(c.label for c in covered)))
     if missing:
-        lines.append("**Missing:** " + ", ".join(c.label for c in missing))
+        lines.append(tr(locale, "**Missing:** {needs}", needs=", ".join(c.label for c in missing)))
     if ai_note and detail is not Detail.MINIMAL:
         lines.append(f"🤖 {_clip(ai_note.strip(), 300)}")
     size = len(group.slots)
-    title = f"Subgroup {group.number} · {size} player{'s' if size != 1 else ''}"
+    players = tr(locale, "1 player") if size == 1 else tr(locale, "{size} players", size=size)
     if not missing:
-        title += " · all covered"
+        title = tr(
+            locale,
+            "Subgroup {number} · {players} · all covered",
+            number=group.number,
+            players=players,
+        )
         colour = COLOUR_COMPLETE
     else:
-        title += f" · {len(missing)} missing"
+        title = tr(
+            locale,
+            "Subgroup {number} · {players} · {missing} missing",
+            number=group.number,
+            players=players,
+            missing=len(missing),
+        )
         major = any(c.weight >= MAJOR_NEED_WEIGHT for c in missing)
         colour = COLOUR_MAJOR_GAPS if major else COLOUR_MINOR_GAPS
     return _Block(title=title, body="\n".join(lines), colour=colour)
@@ -340,13 +422,13 @@ def _squeeze(embeds: list[discord.Embed]) -> list[discord.Embed]:
     return embeds
 
 
-def _lines(lines: Sequence[str], limit: int = FIELD_LIMIT) -> str:
+def _lines(lines: Sequence[str], locale: str = "en", limit: int = FIELD_LIMIT) -> str:
     """Join lines, dropping the tail with ``… and N more`` when over ``limit``."""
     out: list[str] = []
     used = 0
     for index, line in enumerate(lines):
         more = len(lines) - index
-        tail = f"… and {more} more"
+        tail = tr(locale, "… and {count} more", count=more)
         if used + len(line) + 1 > limit - len(tail) - 1 and index < len(lines) - 1:
             out.append(tail)
             break

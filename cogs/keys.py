@@ -27,8 +27,8 @@ from bot.storage.keys import LinkedKey
 from services.accounts import check_key
 from services.errors import UserFacingError
 from services.gw2 import GW2APIError, InvalidKeyError
+from services.i18n import N_, tr
 from services.keys import (
-    FORMAT_HELP,
     AttemptLimiter,
     KeyMetrics,
     OwnershipPolicy,
@@ -38,11 +38,13 @@ from services.keys import (
     retry_message,
 )
 from services.keys.metrics import LinkOutcome
+from services.keys.validation import format_help
 from services.secrets import find_gw2_api_keys
 
 from . import account_render as render
 from .common.answering import answer_component_error, send_quietly
 from .common.key_policy import member_of_required_guild, requires_ownership
+from .common.locale import user_locale
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
@@ -57,12 +59,12 @@ PASTE_MODAL_ID = "gw2opt:key:modal"
 DM_CLOSED_CODE = 50007
 # The button must answer within Discord's 3 s: few membership look-ups (see key_policy).
 BUTTON_PROBES = 3
-CODE_NEEDED = (
+CODE_NEEDED = N_(
     "A server you are in requires proof that a linked key is yours, so the key's name must "
     "contain an ownership code. I did not store this key. Create a key named with the code below "
     "and paste it here."
 )
-CODE_NEEDED_BUTTON = (
+CODE_NEEDED_BUTTON = N_(
     "A server you are in requires proof that a linked key is yours, so the key's name must "
     "contain an ownership code. Create a key named with the code below, then press the button "
     "again and paste it."
@@ -76,6 +78,7 @@ class PendingLink:
     code: str
     policy: OwnershipPolicy
     expires_mono: float
+    locale: str = "en"  # the language of /key add: the DM flow answers in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,18 +120,22 @@ class KeyLinking(commands.Cog):
         if interaction.guild_id is not None:
             settings = await self.bot.services.guild_settings.get(interaction.guild_id)
             policy = settings.key_ownership_policy
-        pending = self.start_pending_link(interaction.user.id, policy)
-        instructions = render.link_instructions(pending.code, policy)
+        locale = user_locale(interaction)
+        pending = self.start_pending_link(interaction.user.id, policy, locale)
+        instructions = render.link_instructions(pending.code, policy, locale)
         try:
             await interaction.user.send(embed=instructions)
         except discord.HTTPException as error:
             if not isinstance(error, discord.Forbidden) or error.code != DM_CLOSED_CODE:
                 log.warning("Could not DM key instructions (HTTP %s)", error.status)
             await interaction.followup.send(
-                render.DMS_CLOSED, embed=instructions, view=PasteKeyView(self), ephemeral=True
+                tr(locale, render.DMS_CLOSED),
+                embed=instructions,
+                view=PasteKeyView(self, locale),
+                ephemeral=True,
             )
             return
-        await interaction.followup.send(render.CHECK_DMS, ephemeral=True)
+        await interaction.followup.send(tr(locale, render.CHECK_DMS), ephemeral=True)
 
     @key.command(name="info")
     async def key_info(self, interaction: discord.Interaction[GW2Bot]) -> None:
@@ -236,10 +243,12 @@ class KeyLinking(commands.Cog):
             shaped = find_gw2_api_keys(text)
             parsed = parse_key(shaped[0]) if shaped else None
         if parsed is None:
-            reply = render.DM_HINT
-            if self.pending_link(message.author.id) is not None:
+            pending = self.pending_link(message.author.id)
+            locale = pending.locale if pending is not None else "en"
+            reply = tr(locale, render.DM_HINT)
+            if pending is not None:
                 self.metrics.link_attempt("invalid_format")
-                reply = FORMAT_HELP
+                reply = format_help(locale)
             await send_quietly(message.channel, content=reply)
             return
         async with message.channel.typing():
@@ -251,10 +260,14 @@ class KeyLinking(commands.Cog):
 
     # Linking -----------------------------------------------------------------------------------
 
-    def start_pending_link(self, user_id: int, policy: OwnershipPolicy) -> PendingLink:
+    def start_pending_link(
+        self, user_id: int, policy: OwnershipPolicy, locale: str = "en"
+    ) -> PendingLink:
         """A fresh one-time code for ``user_id`` (replacing any earlier one)."""
         self._drop_expired_links()
-        pending = PendingLink(ownership_code(), policy, self.clock.monotonic() + PENDING_LINK_TTL_S)
+        pending = PendingLink(
+            ownership_code(), policy, self.clock.monotonic() + PENDING_LINK_TTL_S, locale
+        )
         self._pending[user_id] = pending
         return pending
 
@@ -268,35 +281,38 @@ class KeyLinking(commands.Cog):
     async def link_pasted_key(self, user_id: int, parsed: ParsedKey) -> LinkReply:
         """Check a pasted key and store it when it qualifies; the answer for the user."""
         retry_after = self.limiter.check(user_id)
+        pending = self.pending_link(user_id)
+        locale = pending.locale if pending is not None else "en"
         if retry_after is not None:
             self.metrics.link_attempt("rate_limited")
-            return LinkReply(retry_message(retry_after))
-        pending = self.pending_link(user_id)
+            return LinkReply(retry_message(retry_after, locale))
         policy: OwnershipPolicy = pending.policy if pending else "optional"
         if policy != "required" and await member_of_required_guild(self.bot, user_id):
             policy = "required"
         if pending is None and policy == "required":
             # No code was issued (a restart, 30 minutes, no /key add): ask for one, store nothing.
-            pending = self.start_pending_link(user_id, policy)
+            pending = self.start_pending_link(user_id, policy, locale)
             self.metrics.link_attempt("ownership_failed")
-            return LinkReply(CODE_NEEDED, render.link_instructions(pending.code, policy))
+            return LinkReply(
+                tr(locale, CODE_NEEDED), render.link_instructions(pending.code, policy, locale)
+            )
         try:
             check = await check_key(
                 self.bot.services.gw2, parsed, pending.code if pending else None, policy
             )
         except InvalidKeyError:
             self.metrics.link_attempt("invalid_key")
-            return LinkReply(render.INVALID_KEY)
+            return LinkReply(render.invalid_key(locale))
         except GW2APIError as error:
             self.metrics.link_attempt("api_error")
             log.info("Key check failed: GW2 API %s", error.outcome)
-            return LinkReply(render.API_DOWN)
+            return LinkReply(tr(locale, render.API_DOWN))
         if not check.can_store or check.account_id is None or check.account_name is None:
             outcome: LinkOutcome = "missing_permissions"
             if not check.checklist.missing_required and check.checklist.ownership_blocks:
                 outcome = "ownership_failed"
             self.metrics.link_attempt(outcome)
-            return LinkReply(embed=render.checklist_embed(check, linked=False))
+            return LinkReply(embed=render.checklist_embed(check, linked=False, locale=locale))
         await self.bot.services.keys.link(
             user_id=user_id,
             key=parsed.value,
@@ -313,7 +329,7 @@ class KeyLinking(commands.Cog):
         self.bot.dispatch("gw2_key_changed", user_id)
         self.metrics.link_attempt("linked")
         log.info("User %d linked a key (%s)", user_id, parsed.kind)
-        return LinkReply(embed=render.checklist_embed(check, linked=True))
+        return LinkReply(embed=render.checklist_embed(check, linked=True, locale=locale))
 
     # Helpers -----------------------------------------------------------------------------------
 
@@ -339,9 +355,11 @@ class KeyLinking(commands.Cog):
 class PasteKeyView(discord.ui.View):
     """The "Paste key privately" button (persistent: it works after a restart too)."""
 
-    def __init__(self, cog: KeyLinking) -> None:
+    def __init__(self, cog: KeyLinking, locale: str = "en") -> None:
         super().__init__(timeout=None)
         self.cog = cog
+        # The persistent instance (after a restart) keeps the English label.
+        self.paste.label = tr(locale, "Paste key privately")
 
     @discord.ui.button(
         label="Paste key privately", style=discord.ButtonStyle.primary, custom_id=PASTE_BUTTON_ID
@@ -349,6 +367,7 @@ class PasteKeyView(discord.ui.View):
     async def paste(
         self, interaction: discord.Interaction[GW2Bot], _button: discord.ui.Button[PasteKeyView]
     ) -> None:
+        locale = user_locale(interaction)
         user_id = interaction.user.id
         if self.cog.pending_link(user_id) is None:
             # After a restart (or 30 minutes) no code is pending: one is needed when a server of
@@ -357,16 +376,16 @@ class PasteKeyView(discord.ui.View):
                 self.cog.bot, interaction.guild_id
             ) or await member_of_required_guild(self.cog.bot, user_id, probes=BUTTON_PROBES)
             policy: OwnershipPolicy = "required" if required else "optional"
-            pending = self.cog.start_pending_link(user_id, policy)
+            pending = self.cog.start_pending_link(user_id, policy, locale)
             if required:
                 await interaction.response.send_message(
-                    CODE_NEEDED_BUTTON,
-                    embed=render.link_instructions(pending.code, policy),
-                    view=PasteKeyView(self.cog),
+                    tr(locale, CODE_NEEDED_BUTTON),
+                    embed=render.link_instructions(pending.code, policy, locale),
+                    view=PasteKeyView(self.cog, locale),
                     ephemeral=True,
                 )
                 return
-        await interaction.response.send_modal(PasteKeyModal(self.cog))
+        await interaction.response.send_modal(PasteKeyModal(self.cog, locale))
 
 
 class PasteKeyModal(discord.ui.Modal, title="Link your GW2 API key"):
@@ -380,15 +399,17 @@ class PasteKeyModal(discord.ui.Modal, title="Link your GW2 API key"):
         max_length=4000,
     )
 
-    def __init__(self, cog: KeyLinking) -> None:
-        super().__init__(custom_id=PASTE_MODAL_ID)
+    def __init__(self, cog: KeyLinking, locale: str = "en") -> None:
+        super().__init__(custom_id=PASTE_MODAL_ID, title=tr(locale, "Link your GW2 API key"))
         self.cog = cog
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         parsed = parse_key(self.api_key.value)
         if parsed is None:
             self.cog.metrics.link_attempt("invalid_format")
-            await interaction.response.send_message(FORMAT_HELP, ephemeral=True)
+            await interaction.response.send_message(
+                format_help(user_locale(interaction)), ephemeral=True
+            )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         answer = await self.cog.link_pasted_key(interaction.user.id, parsed)

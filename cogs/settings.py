@@ -21,9 +21,11 @@ from discord.ext import commands
 from bot.errors import permission_names
 from bot.storage.subscriptions import SubscriptionLimitError
 from cogs.common.checks import manage_server, missing_channel_permissions
+from cogs.common.locale import forget_guild_language, guild_locale, user_locale
 from cogs.team_options import resolve_team_option, team_autocomplete
 from cogs.updates_render import MODE_WORDS, render_settings, render_update_post, team_label
 from services.errors import UserFacingError
+from services.i18n import LANGUAGE_NAMES, server_language, stored_language, tr
 from services.updates import (
     DEFAULT_INTERVAL_MINUTES,
     GW2_BUDGET,
@@ -57,7 +59,12 @@ class Settings(commands.GroupCog, group_name="settings"):
         settings = await self.bot.services.guild_settings.get(guild.id)
         subscriptions = await self.subscriptions.for_guild(guild.id)
         embed = render_settings(
-            settings, subscriptions, guild_name=guild.name, limit=MAX_SUBSCRIPTIONS_PER_GUILD
+            settings,
+            subscriptions,
+            guild_name=guild.name,
+            limit=MAX_SUBSCRIPTIONS_PER_GUILD,
+            locale=user_locale(interaction),
+            server_locale=guild.preferred_locale.value,
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
@@ -72,8 +79,12 @@ class Settings(commands.GroupCog, group_name="settings"):
         team_id = await resolve_team_option(self.bot, team)
         await self.bot.services.guild_settings.set_default_team(guild.id, team_id)
         await interaction.followup.send(
-            f"Default team is now **{team_label(team_id)}**. Commands and new update channels "
-            "use it when no team is given.",
+            tr(
+                user_locale(interaction),
+                "Default team is now **{team}**. Commands and new update channels "
+                "use it when no team is given.",
+                team=team_label(team_id),
+            ),
             ephemeral=True,
         )
 
@@ -104,11 +115,12 @@ class Settings(commands.GroupCog, group_name="settings"):
             )
         missing = missing_channel_permissions(target, guild.me, mode)
         if missing:
+            locale = user_locale(interaction)
             raise UserFacingError(
-                f"I can't post updates in {target.mention}: I'm missing "
-                f"{permission_names(missing)} there. Give my role "
-                f"{'that permission' if len(missing) == 1 else 'those permissions'} in the "
-                "channel settings, then run this again."
+                "I can't post updates in {channel}: I'm missing {permissions} there. Give my "
+                "role the missing permissions in the channel settings, then run this again.",
+                channel=target.mention,
+                permissions=permission_names(missing, locale),
             )
         team_id = await self._team_or_default(guild.id, team)
         try:
@@ -124,14 +136,23 @@ class Settings(commands.GroupCog, group_name="settings"):
             )
         except SubscriptionLimitError:
             raise UserFacingError(
-                f"This server already has {MAX_SUBSCRIPTIONS_PER_GUILD} update channels, the "
-                "most allowed. Stop one with `/settings updates-off` first."
+                "This server already has {count} update channels, the "
+                "most allowed. Stop one with `/settings updates-off` first.",
+                count=MAX_SUBSCRIPTIONS_PER_GUILD,
             ) from None
         # The update loop (cogs/updates.py) listens for this and looks at its schedule again.
         self.bot.dispatch("match_updates_changed")
+        locale = user_locale(interaction)
         await interaction.followup.send(
-            f"Done: {target.mention} gets WvW updates for **{team_label(team_id)}** every "
-            f"{interval} min ({MODE_WORDS[mode]}). The first one comes in a moment.",
+            tr(
+                locale,
+                "Done: {channel} gets WvW updates for **{team}** every "
+                "{interval} min ({mode}). The first one comes in a moment.",
+                channel=target.mention,
+                team=team_label(team_id),
+                interval=interval,
+                mode=tr(locale, MODE_WORDS[mode]),
+            ),
             ephemeral=True,
         )
 
@@ -144,12 +165,15 @@ class Settings(commands.GroupCog, group_name="settings"):
         """Stop the match updates in a channel (Manage Server)."""
         guild = _guild(interaction)
         removed = await self.subscriptions.unsubscribe(guild.id, channel.id)
+        locale = user_locale(interaction)
         if removed:
-            text = f"Stopped the WvW updates in {channel.mention}."
+            text = tr(locale, "Stopped the WvW updates in {channel}.", channel=channel.mention)
         else:
-            text = (
-                f"{channel.mention} gets no WvW updates, so there is nothing to stop. "
-                "`/settings show` lists the channels that do."
+            text = tr(
+                locale,
+                "{channel} gets no WvW updates, so there is nothing to stop. "
+                "`/settings show` lists the channels that do.",
+                channel=channel.mention,
             )
         await interaction.response.send_message(text, ephemeral=True)
 
@@ -167,8 +191,12 @@ class Settings(commands.GroupCog, group_name="settings"):
         live = await self.bot.services.matches.live(
             team_id, budget=GW2_BUDGET, worlds_budget=WORLDS_BUDGET
         )
-        content, embed = render_update_post(live, team_id)
-        preview_note = "Preview — this is what the update channels get right now."
+        content, embed = render_update_post(
+            live, team_id, locale=await guild_locale(self.bot, guild)
+        )
+        preview_note = tr(
+            user_locale(interaction), "Preview — this is what the update channels get right now."
+        )
         await interaction.followup.send(
             f"{preview_note}\n{content}" if content else preview_note, embed=embed, ephemeral=True
         )
@@ -186,16 +214,19 @@ class Settings(commands.GroupCog, group_name="settings"):
         """Require proof that a linked GW2 API key belongs to its owner (Manage Server)."""
         guild = _guild(interaction)
         await self.bot.services.guild_settings.set_ownership_policy(guild.id, policy)
+        locale = user_locale(interaction)
         if policy == "required":
-            text = (
+            text = tr(
+                locale,
                 "Keys used in this server must now carry the one-time ownership code in their "
                 "name. Keys linked without it stay linked but are not used here (team, voice "
-                "rosters, verified roles) until their owner links again with `/key add`."
+                "rosters, verified roles) until their owner links again with `/key add`.",
             )
         else:
-            text = (
+            text = tr(
+                locale,
                 "The ownership code is optional again: keys that carry it are shown as "
-                "verified owner, others are linked too."
+                "verified owner, others are linked too.",
             )
         await interaction.response.send_message(text, ephemeral=True)
 
@@ -206,18 +237,46 @@ class Settings(commands.GroupCog, group_name="settings"):
         """Turn the API key leak guard on or off for this server (Manage Server)."""
         guild = _guild(interaction)
         await self.bot.services.guild_settings.set_leak_guard(guild.id, enabled)
+        locale = user_locale(interaction)
         if not enabled:
-            text = "Leak guard off: keys pasted in this server's channels stay where they are."
+            text = tr(
+                locale, "Leak guard off: keys pasted in this server's channels stay where they are."
+            )
         elif not self.bot.services.settings.security.leak_guard_enabled:
-            text = (
+            text = tr(
+                locale,
                 "Leak guard on for this server, but the bot's operator turned it off for the "
-                "whole bot (LEAK_GUARD_ENABLED=false), so it cannot read messages yet."
+                "whole bot (LEAK_GUARD_ENABLED=false), so it cannot read messages yet.",
             )
         else:
-            text = (
+            text = tr(
+                locale,
                 "Leak guard on: a GW2 API key pasted in a channel is deleted (I need Manage "
-                "Messages there) and its owner is told to replace it."
+                "Messages there) and its owner is told to replace it.",
             )
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @app_commands.command(name="language")
+    @app_commands.describe(
+        language="auto: the server's Discord language when the bot speaks it, else English"
+    )
+    @manage_server
+    async def language(
+        self,
+        interaction: discord.Interaction[GW2Bot],
+        language: Literal["auto", "en", "fr", "de", "es"],
+    ) -> None:
+        """Language of public answers and scheduled posts (Manage Server)."""
+        guild = _guild(interaction)
+        stored = stored_language(language)
+        await self.bot.services.guild_settings.set_language(guild.id, stored)
+        forget_guild_language(self.bot, guild.id)
+        spoken = server_language(stored, guild.preferred_locale.value)
+        text = tr(
+            spoken,
+            "Public answers and scheduled posts in this server are now in {language}.",
+            language=LANGUAGE_NAMES[spoken],
+        )
         await interaction.response.send_message(text, ephemeral=True)
 
     # The bot leaving and rejoining -----------------------------------------------------------

@@ -46,6 +46,7 @@ from bot.sentry import capture_exception
 from bot.storage.subscriptions import Delivered, Subscription, SubscriptionRepository
 from bot.tracing import cycle_transaction
 from cogs.common.checks import PERMISSIONS_EDIT, PERMISSIONS_POST, missing_channel_permissions
+from cogs.common.locale import guild_locale
 from cogs.updates_once import post_once
 from cogs.updates_render import (
     admin_dm,
@@ -94,16 +95,18 @@ class MatchView:
     """One fetched match: analysed once, rendered once per focus team."""
 
     live: LiveMatch
-    embeds: dict[int, discord.Embed] = field(default_factory=dict)
+    embeds: dict[tuple[int, str], discord.Embed] = field(default_factory=dict)
 
-    def embed_for(self, team_id: int) -> discord.Embed:
-        embed = self.embeds.get(team_id)
+    def embed_for(self, team_id: int, locale: str = "en") -> discord.Embed:
+        embed = self.embeds.get((team_id, locale))
         if embed is None:
-            embed = self.embeds[team_id] = render_update_post(self.live, team_id)[1]
+            embed = self.embeds[(team_id, locale)] = render_update_post(
+                self.live, team_id, locale=locale
+            )[1]
         return embed
 
-    def content(self) -> str | None:
-        return stale_note(self.live.fetched_at) if self.live.stale else None
+    def content(self, locale: str = "en") -> str | None:
+        return stale_note(self.live.fetched_at, locale) if self.live.stale else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,8 +349,9 @@ class Updates(commands.Cog):
         channel = self.bot.get_partial_messageable(
             subscription.channel_id, guild_id=subscription.guild_id
         )
-        embed = view.embed_for(subscription.team_id)
-        content = view.content()
+        locale = await self._locale(subscription.guild_id)
+        embed = view.embed_for(subscription.team_id, locale)
+        content = view.content(locale)
         outcome: Outcome = "posted"
         message: discord.Message | None = None
         match_id, match_start = match_key(match)
@@ -358,7 +362,7 @@ class Updates(commands.Cog):
             if result is not None:
                 await self.pacer.acquire()
                 await channel.send(
-                    embed=render_week_result(result, team_id=subscription.team_id),
+                    embed=render_week_result(result, team_id=subscription.team_id, locale=locale),
                     nonce=post_nonce("week_result", subscription.id, subscription.next_due_at),
                 )
                 self.metrics.delivery("week_result", "ok")
@@ -411,7 +415,7 @@ class Updates(commands.Cog):
             self.metrics.delivery("stale_note", "unchanged")
             return "unchanged"
         since = subscription.last_posted_at
-        note = outage_note(since)
+        note = outage_note(since, await self._locale(subscription.guild_id))
         channel = self.bot.get_partial_messageable(
             subscription.channel_id, guild_id=subscription.guild_id
         )
@@ -429,6 +433,10 @@ class Updates(commands.Cog):
         self.metrics.delivery("stale_note", "ok")
         await self.subscriptions.mark_stale(subscription.id, since or cycle.now, next_at)
         return "stale_note"
+
+    async def _locale(self, guild_id: int) -> str:
+        """The server's language for its scheduled posts."""
+        return await guild_locale(self.bot, self.bot.get_guild(guild_id), guild_id)
 
     async def _stop(
         self,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,11 +30,13 @@ from services.gw2 import (
     MissingPermissionError,
     NotFoundError,
 )
+from services.i18n import N_, Message, tr
 from services.teams import region_of
 
 from .common.answering import DEFER_AFTER, Responder, cog_of
 from .common.formatting import MAP_ORDER, map_short_name
 from .common.key_policy import key_for_guild
+from .common.locale import answer_locale, user_locale
 from .common.sharing import SharedView, frozen_embed
 from .team_options import resolve_team_option, team_autocomplete
 from .wvw_render import (
@@ -88,15 +90,24 @@ class NoTeamError(UserFacingError):
     """No ``team`` option, no linked account team and no server default."""
 
     def __init__(self, *, in_guild: bool) -> None:
-        ways = [
-            "pick one with the `team` option",
-            f"link your GW2 account with `{KEY_LINK_COMMAND}` so I use your team",
-        ]
         if in_guild:
-            ways.append(
-                f"ask an admin to set this server's default team with `{DEFAULT_TEAM_COMMAND}`"
+            super().__init__(
+                N_(
+                    "Which team? Pick one with the `team` option, link your GW2 account with "
+                    "`{link}` so I use your team, or ask an admin to set this server's default "
+                    "team with `{default}`."
+                ),
+                link=KEY_LINK_COMMAND,
+                default=DEFAULT_TEAM_COMMAND,
             )
-        super().__init__("Which team? " + _sentence(ways))
+        else:
+            super().__init__(
+                N_(
+                    "Which team? Pick one with the `team` option, or link your GW2 account with "
+                    "`{link}` so I use your team."
+                ),
+                link=KEY_LINK_COMMAND,
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +116,7 @@ class ChosenTeam:
     player expected."""
 
     team_id: int
-    note: str | None = None
+    note: Message | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +138,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
         self._unknown_guilds: dict[str, float] = {}
         # The latest rendered match answer per (team, map, language), with the data it shows.
         self._answers: dict[tuple[int, str | None, str], _Answer] = {}
-        self._views: dict[tuple[int, str | None], discord.ui.View] = {}
+        self._views: dict[tuple[int, str | None, str], discord.ui.View] = {}
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -146,8 +157,11 @@ class WvW(commands.GroupCog, group_name="wvw"):
         """The live match of a team: scores, victory points, PPT, kills and the skirmish clock."""
         async with Responder(interaction, after=self.defer_after) as responder:
             chosen = await self.choose_team(interaction, team)
-            embed, view = await self.match_answer(chosen.team_id, None)
-            await responder.send(embed=embed, view=view, private_note=chosen.note)
+            locale = await answer_locale(interaction, public=True)
+            embed, view = await self.match_answer(chosen.team_id, None, locale)
+            await responder.send(
+                embed=embed, view=view, private_note=_note(chosen, user_locale(interaction))
+            )
 
     @app_commands.command(name="objectives")
     @app_commands.describe(
@@ -166,8 +180,11 @@ class WvW(commands.GroupCog, group_name="wvw"):
         async with Responder(interaction, after=self.defer_after) as responder:
             chosen = await self.choose_team(interaction, team)
             map_type = map.value if map is not None else None
-            embed, view = await self.objectives_page(chosen.team_id, map_type, 1)
-            await responder.send(embed=embed, view=view, private_note=chosen.note)
+            locale = await answer_locale(interaction, public=True)
+            embed, view = await self.objectives_page(chosen.team_id, map_type, 1, locale)
+            await responder.send(
+                embed=embed, view=view, private_note=_note(chosen, user_locale(interaction))
+            )
 
     @app_commands.command(name="matchups")
     @app_commands.describe(region="NA or EU (default: this server's region, else NA)")
@@ -190,6 +207,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
                 fetched_at=matches.fetched_at,
                 stale=matches.stale,
                 worlds=worlds,
+                locale=await answer_locale(interaction, public=True),
             )
             await responder.send(embed=embed)
 
@@ -202,7 +220,10 @@ class WvW(commands.GroupCog, group_name="wvw"):
             return ChosenTeam(await resolve_team_option(self.bot, text))
         services = self.bot.services
         # A server that requires key ownership never uses an unverified key (issue 10).
-        usable, reason = await key_for_guild(self.bot, interaction.user.id, interaction.guild_id)
+        usable, unverified = await key_for_guild(
+            self.bot, interaction.user.id, interaction.guild_id
+        )
+        reason: Message | None = None if unverified is None else Message(unverified)
         if usable is not None:
             try:
                 account = await services.gw2.account_wvw(usable.key)
@@ -211,19 +232,24 @@ class WvW(commands.GroupCog, group_name="wvw"):
             else:
                 if account.value.team is not None:
                     return ChosenTeam(account.value.team)
-                reason = "Your GW2 account has no WvW team yet."
+                reason = Message("Your GW2 account has no WvW team yet.")
         in_guild = interaction.guild_id is not None
         if interaction.guild_id is not None:
             settings = await services.guild_settings.get(interaction.guild_id)
             if settings.default_team_id is not None:
-                note = f"{reason} Showing this server's team." if reason else None
-                return ChosenTeam(settings.default_team_id, note)
+                note = Message("{reason} Showing this server's team.", reason=reason)
+                return ChosenTeam(settings.default_team_id, note if reason else None)
         if reason is not None:
-            raise UserFacingError(f"{reason} {NoTeamError(in_guild=in_guild)}")
+            no_team = NoTeamError(in_guild=in_guild)
+            raise UserFacingError(
+                "{reason} {which_team}",
+                reason=reason,
+                which_team=Message(no_team.message, **no_team.params),
+            )
         raise NoTeamError(in_guild=in_guild)
 
     async def match_answer(
-        self, team_id: int, map_type: str | None, language: str = DEFAULT_LANGUAGE
+        self, team_id: int, map_type: str | None, locale: str = DEFAULT_LANGUAGE
     ) -> tuple[discord.Embed, discord.ui.View]:
         """The match message (overview or one map) and its buttons.
 
@@ -234,7 +260,7 @@ class WvW(commands.GroupCog, group_name="wvw"):
         its answer is serialised once (:mod:`cogs.common.sharing`). The data version is checked
         at most once per ``ANSWER_RECHECK_S`` per answer.
         """
-        key = (team_id, map_type, language)
+        key = (team_id, map_type, locale)
         recent = self._answers.get(key)
         checked_at = self.bot.services.clock.monotonic()
         if recent is not None and checked_at - recent.checked_at < ANSWER_RECHECK_S:
@@ -253,20 +279,21 @@ class WvW(commands.GroupCog, group_name="wvw"):
                     now=live.now,
                     focus_team_id=team_id,
                     map_type=map_type,
+                    locale=locale,
                 )
             )
-        view = self._views.get((team_id, map_type))
+        view = self._views.get(key)
         if view is None:
-            view = self._views[(team_id, map_type)] = match_view(team_id, map_type)
+            view = self._views[key] = match_view(team_id, map_type, locale)
         self._answers[key] = _Answer(version, embed, view, checked_at)
         return embed, view
 
     async def objectives_page(
-        self, team_id: int, map_type: str | None, page: int
+        self, team_id: int, map_type: str | None, page: int, locale: str = "en"
     ) -> tuple[discord.Embed, discord.ui.View | None]:
         """One page of a team's objectives, with its page buttons."""
         live = await self.bot.services.matches.live(team_id)
-        names = await self.bot.services.gw2.objectives()
+        names = await self.bot.services.gw2.objectives(lang=locale)
         rows = objective_rows(live.match, {o.id: o for o in names.value}, map_type=map_type)
         pages = page_count(len(rows))
         page = min(max(1, page), pages)
@@ -283,8 +310,9 @@ class WvW(commands.GroupCog, group_name="wvw"):
             now=live.now,
             guild_tags=tags,
             focus_colour=live.summary.colour_of(team_id),
+            locale=locale,
         )
-        return embed, objectives_view(team_id, map_type, page, pages)
+        return embed, objectives_view(team_id, map_type, page, pages, locale)
 
     # ------------------------------------------------------------------------------- helpers
     async def _guild_tags(self, guild_ids: set[str]) -> dict[str, str]:
@@ -321,24 +349,25 @@ class WvW(commands.GroupCog, group_name="wvw"):
 
 
 # ----------------------------------------------------------------------------------- views
-def match_view(team_id: int, map_type: str | None) -> discord.ui.View:
+def match_view(team_id: int, map_type: str | None, locale: str = "en") -> discord.ui.View:
     """Overview / EBG / Red BL / Blue BL / Green BL; the shown one is highlighted (a refresh)."""
     view = SharedView()
     for key, target in VIEW_KEYS.items():
-        view.add_item(MatchViewButton(team_id, key, current=target == map_type))
+        view.add_item(MatchViewButton(team_id, key, current=target == map_type, locale=locale))
     return view.freeze()
 
 
 def objectives_view(
-    team_id: int, map_type: str | None, page: int, pages: int
+    team_id: int, map_type: str | None, page: int, pages: int, locale: str = "en"
 ) -> discord.ui.View | None:
     """Previous / next page buttons (none when everything fits one page)."""
     if pages <= 1:
         return None
     view = discord.ui.View(timeout=None)
-    view.add_item(ObjectivesPageButton(team_id, map_type, max(1, page - 1), "◀ Previous", page > 1))
+    previous, following = tr(locale, "◀ Previous"), tr(locale, "Next ▶")
+    view.add_item(ObjectivesPageButton(team_id, map_type, max(1, page - 1), previous, page > 1))
     view.add_item(
-        ObjectivesPageButton(team_id, map_type, min(pages, page + 1), "Next ▶", page < pages)
+        ObjectivesPageButton(team_id, map_type, min(pages, page + 1), following, page < pages)
     )
     return view
 
@@ -349,11 +378,15 @@ class MatchViewButton(
 ):
     """Switch a match message between the overview and one map."""
 
-    def __init__(self, team_id: int, view_key: str, *, current: bool = False) -> None:
+    def __init__(
+        self, team_id: int, view_key: str, *, current: bool = False, locale: str = "en"
+    ) -> None:
         map_type = VIEW_KEYS[view_key]
         super().__init__(
             discord.ui.Button(
-                label="Overview" if map_type is None else map_short_name(map_type),
+                label=tr(locale, "Overview")
+                if map_type is None
+                else map_short_name(map_type, locale),
                 style=discord.ButtonStyle.primary if current else discord.ButtonStyle.secondary,
                 custom_id=f"wvw:m:{team_id}:{view_key}",
             )
@@ -374,7 +407,8 @@ class MatchViewButton(
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         cog = cog_of(interaction, "WvW", WvW, COG_OFF)
         async with Responder(interaction, after=cog.defer_after, update=True) as responder:
-            embed, view = await cog.match_answer(self.team_id, self.map_type)
+            locale = await answer_locale(interaction, public=True)
+            embed, view = await cog.match_answer(self.team_id, self.map_type, locale)
             await responder.send(embed=embed, view=view)
 
 
@@ -413,28 +447,28 @@ class ObjectivesPageButton(
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         cog = cog_of(interaction, "WvW", WvW, COG_OFF)
         async with Responder(interaction, after=cog.defer_after, update=True) as responder:
-            embed, view = await cog.objectives_page(self.team_id, self.map_type, self.page)
+            locale = await answer_locale(interaction, public=True)
+            embed, view = await cog.objectives_page(self.team_id, self.map_type, self.page, locale)
             await responder.send(embed=embed, view=view)
 
 
 # ----------------------------------------------------------------------------------- small helpers
-def _key_problem(error: GW2APIError) -> str:
+def _key_problem(error: GW2APIError) -> Message:
     """Why the linked account's team is unknown, in one sentence (never the key itself)."""
     if isinstance(error, MissingPermissionError):
-        return (
-            f"Your linked GW2 key lacks the “{error.scope}” permission, so I can't read your team."
+        return Message(
+            "Your linked GW2 key lacks the “{scope}” permission, so I can't read your team.",
+            scope=error.scope,
         )
     if isinstance(error, InvalidKeyError):
-        return "ArenaNet rejected your linked GW2 key, so I can't read your team."
+        return Message("ArenaNet rejected your linked GW2 key, so I can't read your team.")
     log.info("Account team lookup failed (%s)", error.outcome)
-    return "I couldn't reach the GW2 API to read your team."
+    return Message("I couldn't reach the GW2 API to read your team.")
 
 
-def _sentence(parts: Sequence[str]) -> str:
-    text = parts[0][0].upper() + parts[0][1:]
-    if len(parts) == 1:
-        return text + "."
-    return ", ".join([text, *parts[1:-1]]) + ", or " + parts[-1] + "."
+def _note(chosen: ChosenTeam, locale: str) -> str | None:
+    """The private note about the chosen team, in the asking user's language."""
+    return chosen.note.render(locale) if chosen.note is not None else None
 
 
 async def setup(bot: GW2Bot) -> None:

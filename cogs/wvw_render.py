@@ -18,24 +18,32 @@ from cogs.common.formatting import (
     COLOUR_VALUES,
     MAP_ORDER,
     NEUTRAL_COLOUR,
-    format_duration,
     map_name,
     map_short_name,
 )
 from services.gw2.models import COLOURS, SCORING_OBJECTIVE_TYPES, Match, Objective
+from services.i18n import N_, format_compact_duration, format_number, tr
 from services.match_analysis import ColourStats, MapStats, MatchSummary
 from services.teams import team_name
 
+COLOUR_NAMES = {"red": N_("Red"), "blue": N_("Blue"), "green": N_("Green")}
 OWNER_MARKS = {"red": "🟥", "blue": "🟦", "green": "🟩", "neutral": "⬜"}
 
 OBJECTIVE_ORDER = ("Castle", "Keep", "Tower", "Camp")
 REGION_NAMES = {"na": "NA", "eu": "EU"}
+# Players' words for objective types, as message ids.
+OBJECTIVE_TYPE_NAMES = {
+    "Castle": N_("SMC"),
+    "Keep": N_("Keep"),
+    "Tower": N_("Tower"),
+    "Camp": N_("Camp"),
+}
 # Cumulative yaks for upgrade tiers 1, 2 and 3.
 TIER_YAKS = (20, 60, 140)
 OBJECTIVES_PER_PAGE = 15
 
-STALE_NOTE = "Served from cache, GW2 API unavailable — the numbers may be behind."
-FROZEN_NOTE = (
+STALE_NOTE = N_("Served from cache, GW2 API unavailable — the numbers may be behind.")
+FROZEN_NOTE = N_(
     "The GW2 API sometimes freezes match data for up to an hour, then catches up. "
     "Check again later."
 )
@@ -49,6 +57,7 @@ def render_match(
     now: datetime,
     focus_team_id: int | None = None,
     map_type: str | None = None,
+    locale: str = "en",
 ) -> discord.Embed:
     """The match embed: the overview when ``map_type`` is ``None``, else that map's view.
 
@@ -61,18 +70,27 @@ def render_match(
     colour = COLOUR_VALUES.get(focus_colour or ranking[0], NEUTRAL_COLOUR)
     match_map = _find_map(summary, map_type) if map_type is not None else None
 
+    match_label = match_title(summary.match_id, locale)
     if match_map is None:
-        title = f"WvW {match_title(summary.match_id)}"
+        title = tr(locale, "WvW {match}", match=match_label)
         if map_type is not None:
-            title += f" — {map_name(map_type)} (no data)"
+            title = tr(
+                locale,
+                "WvW {match} — {map} (no data)",
+                match=match_label,
+                map=map_name(map_type, locale),
+            )
     else:
-        title = (
-            f"{map_name(match_map.type)} ({map_short_name(match_map.type)}) — "
-            f"{match_title(summary.match_id)}"
+        title = tr(
+            locale,
+            "{map} ({short}) — {match}",
+            map=map_name(match_map.type, locale),
+            short=map_short_name(match_map.type, locale),
+            match=match_label,
         )
     embed = discord.Embed(
         title=title,
-        description=_clock_line(summary, fetched_at),
+        description=_clock_line(summary, fetched_at, locale),
         colour=colour,
         timestamp=fetched_at,
     )
@@ -80,21 +98,21 @@ def render_match(
         for name in ranking:
             embed.add_field(
                 name=_colour_heading(summary.colours[name], focus_colour),
-                value=_overview_lines(summary.colours[name]),
+                value=_overview_lines(summary.colours[name], locale),
                 inline=True,
             )
     else:
         for name in _ranked_on_map(match_map):
             embed.add_field(
                 name=_colour_heading(match_map.colours[name], focus_colour),
-                value=_map_lines(match_map.colours[name], match_map.type),
+                value=_map_lines(match_map.colours[name], match_map.type, locale),
                 inline=True,
             )
         bonuses = _bonus_line(match_map.bonuses)
         if bonuses:
-            embed.add_field(name="Bonuses", value=bonuses, inline=False)
-    _add_notes(embed, summary, stale=stale)
-    embed.set_footer(text=f"Match {summary.match_id} · data as of")
+            embed.add_field(name=tr(locale, "Bonuses"), value=bonuses, inline=False)
+    _add_notes(embed, summary, stale=stale, locale=locale)
+    embed.set_footer(text=tr(locale, "Match {match_id} · data as of", match_id=summary.match_id))
     return embed
 
 
@@ -105,17 +123,20 @@ def render_matchups(
     fetched_at: datetime,
     stale: bool,
     worlds: Mapping[int, str] | None = None,
+    locale: str = "en",
 ) -> discord.Embed:
     """Every match of a region in one compact embed: tier, the three teams, VP and score."""
     region_label = REGION_NAMES.get(region, region.upper())
     embed = discord.Embed(
-        title=f"WvW matchups — {region_label}",
+        title=tr(locale, "WvW matchups — {region}", region=region_label),
         colour=NEUTRAL_COLOUR,
         timestamp=fetched_at,
     )
     ordered = sorted((m for m in matches if m.region == region), key=lambda m: _tier(m.id) or 0)
     if not ordered:
-        embed.description = f"No {region_label} matches are running right now."
+        embed.description = tr(
+            locale, "No {region} matches are running right now.", region=region_label
+        )
     # One field per match (Discord allows 25) keeps each under the 1,024-character field limit.
     for match in ordered[:25]:
         ranked = sorted(
@@ -124,14 +145,26 @@ def render_matchups(
             reverse=True,
         )
         rows = [
-            f"{COLOUR_MARKS[c]} {_team_label(match, c, worlds)} — "
-            f"**{match.victory_points.of(c):,}** VP · {match.scores.of(c):,}"
+            tr(
+                locale,
+                "{mark} {team} — **{vp}** VP · {score}",
+                mark=COLOUR_MARKS[c],
+                team=_team_label(match, c, worlds, locale),
+                vp=format_number(locale, match.victory_points.of(c)),
+                score=format_number(locale, match.scores.of(c)),
+            )
             for c in ranked
         ]
-        embed.add_field(name=f"Tier {_tier(match.id) or '?'}", value="\n".join(rows), inline=False)
+        embed.add_field(
+            name=tr(locale, "Tier {tier}", tier=_tier(match.id) or "?"),
+            value="\n".join(rows),
+            inline=False,
+        )
     if stale:
-        embed.add_field(name="⚠ Cached data", value=STALE_NOTE, inline=False)
-    embed.set_footer(text="VP = victory points · data as of")
+        embed.add_field(
+            name=tr(locale, "⚠ Cached data"), value=tr(locale, STALE_NOTE), inline=False
+        )
+    embed.set_footer(text=tr(locale, "VP = victory points · data as of"))
     return embed
 
 
@@ -212,6 +245,7 @@ def render_objectives(
     guild_tags: Mapping[str, str] | None = None,
     focus_colour: str | None = None,
     per_page: int = OBJECTIVES_PER_PAGE,
+    locale: str = "en",
 ) -> discord.Embed:
     """One page of objectives: owner, name, type, held for, claiming guild tag, yaks and tier.
 
@@ -219,9 +253,14 @@ def render_objectives(
     """
     pages = page_count(len(rows), per_page)
     page = min(max(1, page), pages)
-    where = map_name(map_type) if map_type is not None else "all maps"
+    where = map_name(map_type, locale) if map_type is not None else tr(locale, "all maps")
     embed = discord.Embed(
-        title=f"Objectives — {where} — {match_title(match_id)}",
+        title=tr(
+            locale,
+            "Objectives — {where} — {match}",
+            where=where,
+            match=match_title(match_id, locale),
+        ),
         colour=COLOUR_VALUES.get(focus_colour or "", NEUTRAL_COLOUR),
         timestamp=fetched_at,
     )
@@ -230,13 +269,21 @@ def render_objectives(
     for row in page_rows(rows, page, per_page):
         if map_type is None and row.map_type != current_map:
             current_map = row.map_type
-            lines.append(f"__{map_short_name(row.map_type)}__")
-        lines.append(_objective_line(row, now=now, guild_tags=guild_tags or {}))
-    embed.description = "\n".join(lines) if lines else "No objectives on this map."
+            lines.append(f"__{map_short_name(row.map_type, locale)}__")
+        lines.append(_objective_line(row, now=now, guild_tags=guild_tags or {}, locale=locale))
+    embed.description = "\n".join(lines) if lines else tr(locale, "No objectives on this map.")
     if stale:
-        embed.add_field(name="⚠ Cached data", value=STALE_NOTE, inline=False)
+        embed.add_field(
+            name=tr(locale, "⚠ Cached data"), value=tr(locale, STALE_NOTE), inline=False
+        )
     embed.set_footer(
-        text=f"Page {page} of {pages} · {len(rows)} objectives · T = upgrade tier · data as of"
+        text=tr(
+            locale,
+            "Page {page} of {pages} · {count} objectives · T = upgrade tier · data as of",
+            page=page,
+            pages=pages,
+            count=len(rows),
+        )
     )
     return embed
 
@@ -246,40 +293,51 @@ def upgrade_tier(yaks_delivered: int) -> int:
     return sum(1 for needed in TIER_YAKS if yaks_delivered >= needed)
 
 
-def _objective_line(row: ObjectiveRow, *, now: datetime, guild_tags: Mapping[str, str]) -> str:
+def _objective_line(
+    row: ObjectiveRow, *, now: datetime, guild_tags: Mapping[str, str], locale: str = "en"
+) -> str:
     mark = OWNER_MARKS.get(row.owner.lower(), OWNER_MARKS["neutral"])
     name = discord.utils.escape_markdown(row.name)
-    parts = [f"{mark} **{name}** {objective_type_name(row.type, row.map_type)}"]
+    parts = [f"{mark} **{name}** {objective_type_name(row.type, row.map_type, locale)}"]
     if row.last_flipped is not None:
-        parts.append(f"held {format_duration(now - row.last_flipped)}")
+        parts.append(
+            tr(
+                locale,
+                "held {duration}",
+                duration=format_compact_duration(locale, now - row.last_flipped),
+            )
+        )
     if row.claimed_by:
         tag = guild_tags.get(row.claimed_by)
-        parts.append(f"[{discord.utils.escape_markdown(tag)}]" if tag else "claimed")
-    parts.append(f"T{row.tier} ({row.yaks_delivered} yaks)")
+        parts.append(f"[{discord.utils.escape_markdown(tag)}]" if tag else tr(locale, "claimed"))
+    parts.append(tr(locale, "T{tier} ({yaks} yaks)", tier=row.tier, yaks=row.yaks_delivered))
     return " · ".join(parts)
 
 
-def match_title(match_id: str) -> str:
+def match_title(match_id: str, locale: str = "en") -> str:
     """``1-3`` → ``NA Tier 3``."""
     region = "NA" if match_id.startswith("1-") else "EU" if match_id.startswith("2-") else ""
     tier = _tier(match_id)
     if tier is None:
-        return f"match {match_id}"
-    return f"{region} Tier {tier}".strip()
+        return tr(locale, "match {match_id}", match_id=match_id)
+    return tr(locale, "{region} Tier {tier}", region=region, tier=tier).strip()
 
 
-def objective_type_name(objective_type: str, map_type: str | None = None) -> str:
+def objective_type_name(
+    objective_type: str, map_type: str | None = None, locale: str = "en"
+) -> str:
     """Players' words: the Castle is ``SMC`` (Stonemist Castle)."""
-    if objective_type == "Castle":
-        return "SMC"
-    return objective_type
+    name = OBJECTIVE_TYPE_NAMES.get(objective_type)
+    return tr(locale, name) if name is not None else objective_type
 
 
-def format_kdr(kdr: float | None) -> str:
-    return "—" if kdr is None else f"{kdr:.2f}"
+def format_kdr(kdr: float | None, locale: str = "en") -> str:
+    return "—" if kdr is None else format_number(locale, kdr, decimals=2)
 
 
-def held_counts(objectives: Mapping[str, int], map_type: str | None = None) -> str:
+def held_counts(
+    objectives: Mapping[str, int], map_type: str | None = None, locale: str = "en"
+) -> str:
     """``1 SMC · 2 Keep · 3 Tower · 4 Camp`` (types held at least once, players' order)."""
     parts = []
     known = [t for t in OBJECTIVE_ORDER if t in objectives]
@@ -287,8 +345,8 @@ def held_counts(objectives: Mapping[str, int], map_type: str | None = None) -> s
     for objective_type in known + others:
         count = objectives[objective_type]
         if count:
-            parts.append(f"{count} {objective_type_name(objective_type, map_type)}")
-    return " · ".join(parts) if parts else "nothing"
+            parts.append(f"{count} {objective_type_name(objective_type, map_type, locale)}")
+    return " · ".join(parts) if parts else tr(locale, "nothing")
 
 
 def _colour_heading(stats: ColourStats, focus_colour: str | None) -> str:
@@ -296,57 +354,79 @@ def _colour_heading(stats: ColourStats, focus_colour: str | None) -> str:
     return f"{COLOUR_MARKS.get(stats.colour, '')} {stats.display_name}{star}"[:256]
 
 
-def _overview_lines(stats: ColourStats) -> str:
-    skirmish = "—" if stats.skirmish_score is None else f"{stats.skirmish_score:,}"
+def _overview_lines(stats: ColourStats, locale: str = "en") -> str:
     return "\n".join(
         [
-            f"**{stats.victory_points:,}** VP",
-            f"Score {stats.score:,}",
-            f"Skirmish {skirmish}",
-            f"PPT {stats.ppt}",
-            f"K/D {stats.kills:,}/{stats.deaths:,} ({format_kdr(stats.kdr)})",
-            f"Holds {held_counts(stats.objectives)}",
+            tr(locale, "**{vp}** VP", vp=format_number(locale, stats.victory_points)),
+            *_stat_lines(stats, None, locale, bold_score=False),
         ]
     )
 
 
-def _map_lines(stats: ColourStats, map_type: str) -> str:
-    skirmish = "—" if stats.skirmish_score is None else f"{stats.skirmish_score:,}"
-    return "\n".join(
-        [
-            f"Score **{stats.score:,}**",
-            f"Skirmish {skirmish}",
-            f"PPT {stats.ppt}",
-            f"K/D {stats.kills:,}/{stats.deaths:,} ({format_kdr(stats.kdr)})",
-            f"Holds {held_counts(stats.objectives, map_type)}",
-        ]
-    )
+def _map_lines(stats: ColourStats, map_type: str, locale: str = "en") -> str:
+    return "\n".join(_stat_lines(stats, map_type, locale, bold_score=True))
 
 
-def _clock_line(summary: MatchSummary, fetched_at: datetime) -> str:
-    """Times as Discord timestamps: readers' clients keep them current, so the text stays true
-    for as long as the data does (the answer is reused, and update posts are edited rarely)."""
+def _stat_lines(
+    stats: ColourStats, map_type: str | None, locale: str, *, bold_score: bool
+) -> list[str]:
+    skirmish = "—" if stats.skirmish_score is None else format_number(locale, stats.skirmish_score)
+    score = format_number(locale, stats.score)
+    return [
+        tr(locale, "Score {score}", score=f"**{score}**" if bold_score else score),
+        tr(locale, "Skirmish {score}", score=skirmish),
+        tr(locale, "PPT {ppt}", ppt=stats.ppt),
+        tr(
+            locale,
+            "K/D {kills}/{deaths} ({kdr})",
+            kills=format_number(locale, stats.kills),
+            deaths=format_number(locale, stats.deaths),
+            kdr=format_kdr(stats.kdr, locale),
+        ),
+        tr(
+            locale, "Holds {objectives}", objectives=held_counts(stats.objectives, map_type, locale)
+        ),
+    ]
+
+
+def _clock_line(summary: MatchSummary, fetched_at: datetime, locale: str = "en") -> str:
+    """Times as Discord timestamps: readers' clients keep them current (in the reader's own
+    language), so the text stays true for as long as the data does (the answer is reused, and
+    update posts are edited rarely)."""
     clock = summary.skirmish
     at = discord.utils.format_dt
-    return (
-        f"Skirmish {clock.number}/{clock.total} · ends {at(clock.ends_at, 'R')}\n"
-        f"Reset {at(summary.end_time, 'R')} ({at(summary.end_time, 'f')})\n"
-        f"Data as of {at(fetched_at, 'T')} ({at(fetched_at, 'R')})"
+    return tr(
+        locale,
+        "Skirmish {number}/{total} · ends {ends}\n"
+        "Reset {reset} ({reset_at})\n"
+        "Data as of {as_of} ({age})",
+        number=clock.number,
+        total=clock.total,
+        ends=at(clock.ends_at, "R"),
+        reset=at(summary.end_time, "R"),
+        reset_at=at(summary.end_time, "f"),
+        as_of=at(fetched_at, "T"),
+        age=at(fetched_at, "R"),
     )
 
 
-def _add_notes(embed: discord.Embed, summary: MatchSummary, *, stale: bool) -> None:
+def _add_notes(
+    embed: discord.Embed, summary: MatchSummary, *, stale: bool, locale: str = "en"
+) -> None:
     if summary.frozen:
-        since = (
-            f" No change since {discord.utils.format_dt(summary.last_changed_at, 't')}."
-            if summary.last_changed_at is not None
-            else ""
-        )
-        embed.add_field(
-            name="⚠ Data looks frozen", value=f"{since} {FROZEN_NOTE}".strip(), inline=False
-        )
+        value = tr(locale, FROZEN_NOTE)
+        if summary.last_changed_at is not None:
+            value = tr(
+                locale,
+                "No change since {time}. {note}",
+                time=discord.utils.format_dt(summary.last_changed_at, "t"),
+                note=value,
+            )
+        embed.add_field(name=tr(locale, "⚠ Data looks frozen"), value=value, inline=False)
     if stale:
-        embed.add_field(name="⚠ Cached data", value=STALE_NOTE, inline=False)
+        embed.add_field(
+            name=tr(locale, "⚠ Cached data"), value=tr(locale, STALE_NOTE), inline=False
+        )
 
 
 def _bonus_line(bonuses: Sequence[tuple[str, str]]) -> str:
@@ -365,10 +445,17 @@ def _find_map(summary: MatchSummary, map_type: str) -> MapStats | None:
     return next((m for m in summary.maps if m.type == map_type), None)
 
 
-def _team_label(match: Match, colour: str, worlds: Mapping[int, str] | None) -> str:
+def _team_label(
+    match: Match, colour: str, worlds: Mapping[int, str] | None, locale: str = "en"
+) -> str:
     primary = match.worlds.of(colour)
     name = team_name(primary, worlds) if primary else None
-    return name or (f"Team {primary}" if primary else colour.title())
+    if name:
+        return name
+    if primary:
+        return tr(locale, "Team {team_id}", team_id=primary)
+    colour_name = COLOUR_NAMES.get(colour)
+    return tr(locale, colour_name) if colour_name is not None else colour.title()
 
 
 def _tier(match_id: str) -> int | None:

@@ -61,6 +61,10 @@ class GuildSettingsRepository:
     async def set_leak_guard(self, guild_id: int, enabled: bool) -> None:
         await self._upsert(guild_id, "leak_guard_enabled", int(enabled))
 
+    async def set_language(self, guild_id: int, language: str) -> None:
+        """``language`` as ``services.i18n.stored_language`` gives it."""
+        await self._upsert(guild_id, "language", language)
+
     async def mark_left(self, guild_id: int, when: datetime) -> None:
         """The bot left: keep the settings for a grace period in case it is invited back."""
         # A row even for a guild that never changed a setting: its subscriptions must be purged too.

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import discord
 
+from services.i18n import N_, tr
+
 # The brand colour of /about, /settings, /account and the squad plan summary.
 ARENANET_RED = discord.Colour(0xB4232B)
 
@@ -21,28 +23,31 @@ COLOUR_MARKS: Mapping[str, str] = {"red": "🟥", "blue": "🟦", "green": "🟩
 
 # Maps in the order players list them: EBG first, then the borderlands by colour.
 MAP_ORDER = ("Center", "RedHome", "BlueHome", "GreenHome")
+# Message ids (the game's own map names in each language are in the catalogues).
 MAP_NAMES: Mapping[str, str] = {
-    "Center": "Eternal Battlegrounds",
-    "RedHome": "Red Borderlands",
-    "BlueHome": "Blue Borderlands",
-    "GreenHome": "Green Borderlands",
+    "Center": N_("Eternal Battlegrounds"),
+    "RedHome": N_("Red Borderlands"),
+    "BlueHome": N_("Blue Borderlands"),
+    "GreenHome": N_("Green Borderlands"),
 }
 MAP_SHORT_NAMES: Mapping[str, str] = {
-    "Center": "EBG",
-    "RedHome": "Red BL",
-    "BlueHome": "Blue BL",
-    "GreenHome": "Green BL",
+    "Center": N_("EBG"),
+    "RedHome": N_("Red BL"),
+    "BlueHome": N_("Blue BL"),
+    "GreenHome": N_("Green BL"),
 }
 
 
-def map_name(map_type: str) -> str:
+def map_name(map_type: str, locale: str = "en") -> str:
     """``Eternal Battlegrounds``; an unknown map type is shown as the API names it."""
-    return MAP_NAMES.get(map_type, map_type)
+    name = MAP_NAMES.get(map_type)
+    return tr(locale, name) if name is not None else map_type
 
 
-def map_short_name(map_type: str) -> str:
+def map_short_name(map_type: str, locale: str = "en") -> str:
     """``EBG``, ``Red BL``; an unknown map type is shown as the API names it."""
-    return MAP_SHORT_NAMES.get(map_type, map_type)
+    name = MAP_SHORT_NAMES.get(map_type)
+    return tr(locale, name) if name is not None else map_type
 
 
 def format_duration(duration: timedelta) -> str:

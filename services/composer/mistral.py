@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.composer.language import language_instruction, written_in
 from services.composer.metrics import ComposerMetrics
 from services.composer.models import Plan
 from services.composer.plain_text import plain_model
 from services.composer.problem import Problem
+from services.i18n import N_
 from services.secrets import SecretRedactor
 
 if TYPE_CHECKING:
@@ -156,26 +158,28 @@ class AIOutcome(BaseModel):
     verdicts: tuple[ProposalVerdict, ...] = ()
 
 
-_REASONS = {
-    "no_key": "no Mistral API key configured",
-    "unauthorized": "Mistral rejected the API key",
-    "rate_limited": "Mistral rate limit reached, try again in a minute",
-    "server_error": "Mistral had a server error",
-    "bad_request": "Mistral refused the request",
-    "timeout": "Mistral did not answer in time",
-    "unreachable": "Mistral could not be reached",
-    "refusal": "the model declined to answer",
-    "truncated": "the answer was cut off",
-    "malformed_json": "the answer was not valid JSON",
-    "schema_mismatch": "the answer did not match the expected format",
-    "empty": "the answer was empty",
-    "no_time": "no time left before the deadline",
+# Outcome -> why the AI is unavailable (message ids: the command shows them translated).
+AI_UNAVAILABLE_REASONS = {
+    "no_key": N_("no Mistral API key configured"),
+    "unauthorized": N_("Mistral rejected the API key"),
+    "rate_limited": N_("Mistral rate limit reached, try again in a minute"),
+    "server_error": N_("Mistral had a server error"),
+    "bad_request": N_("Mistral refused the request"),
+    "timeout": N_("Mistral did not answer in time"),
+    "unreachable": N_("Mistral could not be reached"),
+    "refusal": N_("the model declined to answer"),
+    "truncated": N_("the answer was cut off"),
+    "malformed_json": N_("the answer was not valid JSON"),
+    "schema_mismatch": N_("the answer did not match the expected format"),
+    "empty": N_("the answer was empty"),
+    "no_time": N_("no time left before the deadline"),
+    "wrong_language": N_("the answer was not in the requested language"),
 }
 
 
 def unavailable_note(outcome: str) -> str:
     """``AI unavailable: <reason>`` for an outcome code."""
-    return f"AI unavailable: {_REASONS.get(outcome, outcome)}"
+    return f"AI unavailable: {AI_UNAVAILABLE_REASONS.get(outcome, outcome)}"
 
 
 def pseudonyms(plan: Plan) -> dict[str, tuple[int, int]]:
@@ -289,9 +293,17 @@ class MistralComposer:
         await self._client.__aexit__(None, None, None)  # type: ignore[no-untyped-call]
 
     async def advise(
-        self, problem: Problem, plan: Plan, match: MatchContext | None, *, budget_s: float
+        self,
+        problem: Problem,
+        plan: Plan,
+        match: MatchContext | None,
+        *,
+        budget_s: float,
+        language: str = "en",
     ) -> AIReply:
-        """Ask for a briefing and proposals; never raises, never exceeds ``budget_s``."""
+        """Ask for a briefing and proposals; never raises, never exceeds ``budget_s``.
+
+        The briefing and notes are asked for in ``language`` and checked to be in it."""
         prompt = self._redactor.redact(build_prompt(problem, plan, match))
         deadline = time.monotonic() + budget_s
         attempts = 1 + self.retries
@@ -302,21 +314,21 @@ class MistralComposer:
                 outcome = "no_time"
                 break
             started = time.monotonic()
-            reply = await self._request(prompt, remaining)
+            reply = await self._request(prompt, remaining, language)
             self._observe(reply.outcome, time.monotonic() - started)
             outcome = reply.outcome
             if reply.outcome != "unreachable" or attempt + 1 == attempts:
                 return reply
         return AIReply(outcome=outcome, note=unavailable_note(outcome))
 
-    async def _request(self, prompt: str, timeout_s: float) -> AIReply:
+    async def _request(self, prompt: str, timeout_s: float, language: str = "en") -> AIReply:
         import httpx2
         from mistralai.client import errors as mistral_errors
         from mistralai.client.models import SystemMessage, UserMessage
 
         schema = AIAdvice.model_json_schema()
         messages: list[SystemMessage | UserMessage] = [
-            SystemMessage(content=SYSTEM_PROMPT),
+            SystemMessage(content=SYSTEM_PROMPT + language_instruction(language)),
             UserMessage(content=prompt),
         ]
         try:
@@ -379,6 +391,9 @@ class MistralComposer:
             advice = AIAdvice.model_validate(data)
         except ValidationError:
             return _fail("schema_mismatch")
+        written = " ".join([advice.briefing, *(n.note for n in advice.subgroup_notes)])
+        if not written_in(written, language):
+            return _fail("wrong_language")
         # Plain sentences only: no links, mentions or Markdown reach an embed or the channel.
         return AIReply(outcome="ok", advice=plain_model(advice))
 

@@ -51,6 +51,7 @@ async def compose(
     deadline_s: float = 10.0,
     solver_time_limit_s: float = 3.0,
     catalogue: Catalogue | None = None,
+    language: str = "en",
 ) -> ComposeResult:
     """Plan the squad off the event loop, then ask Mistral once (if configured) within the deadline.
 
@@ -82,7 +83,8 @@ async def compose(
         return ComposeResult(plan=plan, optimizer_plan=plan, solve=result.solve, ai=outcome)
     try:
         reply = await asyncio.wait_for(
-            ai.advise(problem, plan, match_context, budget_s=budget), timeout=budget + 0.1
+            ai.advise(problem, plan, match_context, budget_s=budget, language=language),
+            timeout=budget + 0.1,
         )
     except TimeoutError:
         _fallback(metrics, "timeout")

@@ -224,13 +224,14 @@ class GW2Client:
 
     # ----------------------------------------------------------------- static WvW data
     async def objectives(
-        self, *, refresh: bool = False, budget: float | None = None
+        self, *, refresh: bool = False, budget: float | None = None, lang: str | None = None
     ) -> Fetched[list[models.Objective]]:
-        """Every WvW objective's static data (names, map, sector), in the client's language."""
+        """Every WvW objective's static data (names, map, sector), in ``lang`` (``en``, ``fr``,
+        ``de``, ``es``; default the client's language). Cached per language (it is a param)."""
         return await self._get(
             "objectives",
             "/v2/wvw/objectives",
-            {"ids": "all", "lang": self._lang},
+            {"ids": "all", "lang": lang or self._lang},
             models.OBJECTIVE_LIST,
             refresh=refresh,
             budget=budget,
@@ -263,9 +264,17 @@ class GW2Client:
         )
 
     async def specializations(
-        self, ids: Iterable[int], *, refresh: bool = False, budget: float | None = None
+        self,
+        ids: Iterable[int],
+        *,
+        refresh: bool = False,
+        budget: float | None = None,
+        lang: str | None = None,
     ) -> Fetched[list[models.Specialization]]:
-        """Specializations by id (to know which are elite). Unknown ids are left out (206)."""
+        """Specializations by id (to know which are elite). Unknown ids are left out (206).
+
+        With ``lang`` (``fr``, ``de``, ``es``...) names are in that language, cached per language.
+        """
         wanted = sorted(set(ids))
         if not wanted:
             now = self._clock.now()
@@ -278,7 +287,7 @@ class GW2Client:
                 self._get(
                     "specializations",
                     "/v2/specializations",
-                    {"ids": ",".join(map(str, chunk))},
+                    {"ids": ",".join(map(str, chunk)), **({"lang": lang} if lang else {})},
                     models.SPECIALIZATION_LIST,
                     refresh=refresh,
                     budget=budget,

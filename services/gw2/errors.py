@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from services.errors import UserFacingError
+from services.i18n import N_
 
 __all__ = [
     "BadResponseError",
@@ -33,7 +34,7 @@ class GW2APIError(UserFacingError):
     """Base of every GW2 API failure. ``outcome`` is the metric label for this kind of failure."""
 
     outcome = "error"
-    default_message = "The GW2 API request failed — try again in a minute."
+    default_message = N_("The GW2 API request failed — try again in a minute.")
 
     def __init__(
         self,
@@ -42,8 +43,9 @@ class GW2APIError(UserFacingError):
         family: str = "",
         status: int | None = None,
         upstream_text: str = "",
+        **params: object,
     ) -> None:
-        super().__init__(message or self.default_message)
+        super().__init__(message or self.default_message, **params)
         self.family = family
         self.status = status
         self.upstream_text = upstream_text
@@ -57,7 +59,7 @@ class InvalidKeyError(GW2APIError):
     """
 
     outcome = "invalid_key"
-    default_message = (
+    default_message = N_(
         "Your GW2 API key was rejected by ArenaNet — create a new one and link it with /key add."
     )
 
@@ -77,8 +79,11 @@ class MissingPermissionError(GW2APIError):
     ) -> None:
         self.scope = scope
         super().__init__(
-            f"Your GW2 API key is missing the “{scope}” permission — create a key that includes "
-            "it and link it with /key add.",
+            N_(
+                "Your GW2 API key is missing the “{scope}” permission — create a key that "
+                "includes it and link it with /key add."
+            ),
+            scope=scope,
             family=family,
             status=status,
             upstream_text=upstream_text,
@@ -89,14 +94,14 @@ class NotFoundError(GW2APIError):
     """The id does not exist (404 ``no such id`` / ``all ids provided are invalid``)."""
 
     outcome = "not_found"
-    default_message = "The GW2 API doesn't know that — check the name or id and try again."
+    default_message = N_("The GW2 API doesn't know that — check the name or id and try again.")
 
 
 class RateLimitedError(GW2APIError):
     """Too many requests: upstream said 429, or our own limiter could not fit the call in time."""
 
     outcome = "rate_limited"
-    default_message = "The GW2 API is busy right now (rate limit) — try again in a few seconds."
+    default_message = N_("The GW2 API is busy right now (rate limit) — try again in a few seconds.")
 
     def __init__(
         self,
@@ -115,7 +120,7 @@ class EndpointDisabledError(GW2APIError):
     """503 ``API not active``: ArenaNet switched the endpoint off. Never retried."""
 
     outcome = "endpoint_disabled"
-    default_message = (
+    default_message = N_(
         "The GW2 API has switched this endpoint off (API not active) — ArenaNet usually turns it "
         "back on within a few hours."
     )
@@ -125,14 +130,14 @@ class UnavailableError(GW2APIError):
     """5xx, timeouts, connection failures and the API's transient error texts."""
 
     outcome = "unavailable"
-    default_message = "The GW2 API is unavailable right now — try again in a minute."
+    default_message = N_("The GW2 API is unavailable right now — try again in a minute.")
 
 
 class BadResponseError(GW2APIError):
     """The API answered something we could not read (broken JSON, unexpected shape, odd status)."""
 
     outcome = "bad_response"
-    default_message = "The GW2 API sent an answer we couldn't read — try again in a minute."
+    default_message = N_("The GW2 API sent an answer we couldn't read — try again in a minute.")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from collections.abc import Hashable
 
 from services.clock import Clock
 from services.errors import UserFacingError
+from services.i18n import tr
 
 
 class TooManyAttemptsError(UserFacingError):
@@ -21,6 +22,9 @@ class TooManyAttemptsError(UserFacingError):
     def __init__(self, retry_after_s: float) -> None:
         self.retry_after_s = retry_after_s
         super().__init__(retry_message(retry_after_s))
+
+    def localised(self, locale: str) -> str:
+        return retry_message(self.retry_after_s, locale)
 
 
 class AttemptLimiter:
@@ -108,8 +112,13 @@ class AttemptLimiter:
             self._attempts.popitem(last=False)
 
 
-def retry_message(retry_after_s: float) -> str:
+def retry_message(retry_after_s: float, locale: str = "en") -> str:
     """What to tell a player who hit the limit: "Too many key attempts. Try again in 4 min."."""
     seconds = max(1, math.ceil(retry_after_s))
-    wait = f"{seconds} s" if seconds < 60 else f"{math.ceil(seconds / 60)} min"
-    return f"Too many key attempts. Try again in {wait}."
+    if seconds < 60:
+        return tr(locale, "Too many key attempts. Try again in {seconds} s.", seconds=seconds)
+    return tr(
+        locale,
+        "Too many key attempts. Try again in {minutes} min.",
+        minutes=math.ceil(seconds / 60),
+    )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from services.i18n import N_, tr
 from services.secrets import GW2_API_KEY_RE, JWT_RE, mask_key
 
 KeyKind = Literal["api_key", "subtoken"]
@@ -31,11 +32,11 @@ REQUIRED_PERMISSIONS: tuple[str, ...] = ("account", "wvw", "characters", "builds
 OPTIONAL_PERMISSIONS: tuple[str, ...] = ("progression",)
 PERMISSION_REASONS: Mapping[str, str] = MappingProxyType(
     {
-        "account": "your account name and WvW team",
-        "wvw": "your WvW team and match data",
-        "characters": "your characters' professions, to plan squads around what you can play",
-        "builds": "your characters' build tabs, to see which elite specs you have ready",
-        "progression": "your WvW rank (optional)",
+        "account": N_("your account name and WvW team"),
+        "wvw": N_("your WvW team and match data"),
+        "characters": N_("your characters' professions, to plan squads around what you can play"),
+        "builds": N_("your characters' build tabs, to see which elite specs you have ready"),
+        "progression": N_("your WvW rank (optional)"),
     }
 )
 
@@ -49,6 +50,18 @@ FORMAT_HELP = (
     "`XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXXXXXXXXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX`; "
     f"copy it from {APPLICATIONS_URL} and paste it whole."
 )
+# The same, as a message id (the URL is a placeholder): ``tr(locale, FORMAT_HELP_ID, url=...)``.
+FORMAT_HELP_ID = N_(
+    "That doesn't look like a GW2 API key. A key is 72 characters like "
+    "`XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXXXXXXXXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX`; "
+    "copy it from {url} and paste it whole."
+)
+
+
+def format_help(locale: str = "en") -> str:
+    """``FORMAT_HELP`` in ``locale``."""
+    return tr(locale, FORMAT_HELP_ID, url=APPLICATIONS_URL)
+
 
 _MAX_SUBTOKEN_LENGTH = 4096
 
@@ -92,6 +105,22 @@ class KeyChecklist:
     how_to_fix: str | None
     optional_hint: str | None
     format_ok: bool = True
+    expected_code: str | None = None
+
+    def fix_text(self, locale: str) -> str | None:
+        """``how_to_fix`` in ``locale``."""
+        return _how_to_fix(
+            self.missing_required,
+            self.ownership,
+            self.ownership_policy == "optional" or self.ownership == "verified",
+            self.expected_code,
+            self.key_kind,
+            locale,
+        )
+
+    def hint_text(self, locale: str) -> str | None:
+        """``optional_hint`` in ``locale``."""
+        return _optional_hint(self.missing_optional, locale) if self.can_store else None
 
     @property
     def ownership_verified(self) -> bool:
@@ -183,6 +212,7 @@ def evaluate_key(
         can_store=can_store,
         how_to_fix=_how_to_fix(missing_required, ownership, ownership_ok, expected_code, key_kind),
         optional_hint=_optional_hint(missing_optional) if can_store else None,
+        expected_code=expected_code,
     )
 
 
@@ -196,36 +226,75 @@ def _how_to_fix(
     ownership_ok: bool,
     expected_code: str | None,
     key_kind: KeyKind,
+    locale: str = "en",
 ) -> str | None:
     if not missing_required and ownership_ok:
         return None
     lines: list[str] = []
     if missing_required:
         missing = ", ".join(f"`{name}`" for name in missing_required)
-        lines.append(f"This key is missing {missing}:")
-        lines.extend(f"• `{name}`: {PERMISSION_REASONS[name]}" for name in missing_required)
+        lines.append(tr(locale, "This key is missing {permissions}:", permissions=missing))
+        lines.extend(
+            f"• `{name}`: {tr(locale, PERMISSION_REASONS[name])}" for name in missing_required
+        )
     if not ownership_ok:
         if ownership == "mismatch":
-            lines.append("The key's name holds a different code; each code works only once.")
+            lines.append(
+                tr(locale, "The key's name holds a different code; each code works only once.")
+            )
         else:
-            lines.append("This server asks you to prove the key is yours with a code in its name.")
+            lines.append(
+                tr(
+                    locale,
+                    "This server asks you to prove the key is yours with a code in its name.",
+                )
+            )
     wanted = ", ".join(f"`{name}`" for name in REQUIRED_PERMISSIONS)
-    what = "subtoken" if key_kind == "subtoken" else "key"
-    steps = (
-        f"Keys can't be edited: create a new {what} at {APPLICATIONS_URL} with {wanted} "
-        "ticked (and `progression` for your WvW rank)"
+    with_code = not ownership_ok and bool(expected_code)
+    lines.append(
+        tr(
+            locale,
+            _STEPS[(key_kind == "subtoken", with_code)],
+            url=APPLICATIONS_URL,
+            permissions=wanted,
+            code=expected_code or "",
+        )
     )
-    if not ownership_ok and expected_code:
-        steps += f", name it so it contains `{expected_code}`"
-    lines.append(steps + ", then run `/key add` again.")
     return "\n".join(lines)
 
 
-def _optional_hint(missing_optional: tuple[str, ...]) -> str | None:
+# (subtoken?, with the ownership code?) -> the closing instruction.
+_STEPS = {
+    (False, False): N_(
+        "Keys can't be edited: create a new key at {url} with {permissions} ticked (and "
+        "`progression` for your WvW rank), then run `/key add` again."
+    ),
+    (True, False): N_(
+        "Keys can't be edited: create a new subtoken at {url} with {permissions} ticked (and "
+        "`progression` for your WvW rank), then run `/key add` again."
+    ),
+    (False, True): N_(
+        "Keys can't be edited: create a new key at {url} with {permissions} ticked (and "
+        "`progression` for your WvW rank), name it so it contains `{code}`, then run "
+        "`/key add` again."
+    ),
+    (True, True): N_(
+        "Keys can't be edited: create a new subtoken at {url} with {permissions} ticked (and "
+        "`progression` for your WvW rank), name it so it contains `{code}`, then run "
+        "`/key add` again."
+    ),
+}
+
+
+def _optional_hint(missing_optional: tuple[str, ...], locale: str = "en") -> str | None:
     if not missing_optional:
         return None
     names = ", ".join(f"`{name}`" for name in missing_optional)
-    return f"Optional: a key with {names} also lets the bot show your WvW rank."
+    return tr(
+        locale,
+        "Optional: a key with {permissions} also lets the bot show your WvW rank.",
+        permissions=names,
+    )
 
 
 def _squash(text: str) -> str:

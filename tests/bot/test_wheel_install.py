@@ -62,6 +62,8 @@ async def test_an_installed_wheel_applies_its_migrations_and_serves(tmp_path: Pa
     wheel = _build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     assert "migrations/0001_initial.sql" in names
+    for language in ("en", "fr", "de", "es"):  # the message catalogues ship as package data
+        assert f"services/locales/{language}/LC_MESSAGES/gw2optimizer.po" in names
     assert not any(name.startswith("tests/") for name in names)
     target = tmp_path / "site"
     _install(wheel, target)
@@ -83,6 +85,15 @@ async def test_an_installed_wheel_applies_its_migrations_and_serves(tmp_path: Pa
         check=True,
     )
     assert Path(where.stdout.strip()).is_relative_to(target)
+    french = subprocess.run(
+        [sys.executable, "-c", "from services.i18n import tr; print(tr('fr', 'Language'))"],
+        cwd=run_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert french.stdout.strip() == "Langue"
 
     async with FakeDiscord() as discord_fake:
         discord_fake.add_guild(name="Wheel")

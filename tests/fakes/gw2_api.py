@@ -90,6 +90,34 @@ LEGACY_WORLDS = {
 }  # fmt: skip
 
 # Objective ids (the part after "<map id>-"), types, English names and sector ids per map.
+# The game's own French, German and Spanish names of the Eternal Battlegrounds objectives, served
+# for ``lang=fr|de|es`` (the real API localises every name; other objectives stay English here).
+OBJECTIVE_NAMES_I18N: dict[str, tuple[str, str, str]] = {
+    "Overlook": ("Belvédère", "Aussichtspunkt", "Mirador"),
+    "Valley": ("Vallée", "Tal", "Valle"),
+    "Lowlands": ("Basses terres", "Tiefland", "Tierras bajas"),
+    "Golanta Clearing": ("Clairière de Golanta", "Golanta-Lichtung", "Claro Golanta"),
+    "Pangloss Rise": ("Montée de Pangloss", "Pangloss-Anhöhe", "Colina Pangloss"),
+    "Speldan Clearcut": ("Forêt rasée de Speldan", "Speldan-Kahlschlag", "Claro Espeldia"),
+    "Danelon Passage": ("Passage Danelon", "Danelon-Passage", "Pasaje Danelon"),
+    "Umberglade Woods": ("Bois d'Ombreclair", "Umberlichtung-Forst", "Bosques Clarosombra"),
+    "Stonemist Castle": ("Château Brumepierre", "Schloss Steinnebel", "Castillo Piedraniebla"),
+    "Rogue's Quarry": ("Carrière du voleur", "Schurkenbruch", "Cantera del Pícaro"),
+    "Aldon's Ledge": ("Corniche d'Aldon", "Aldons Vorsprung", "Cornisa de Aldon"),
+    "Wildcreek Run": ("Piste du ruisseau sauvage", "Wildbach-Strecke", "Pista Arroyosalvaje"),
+    "Jerrifer's Slough": ("Bourbier de Jerrifer", "Jerrifers Sumpfloch", "Cenagal de Jerrifer"),
+    "Klovan Gully": ("Petit ravin de Klovan", "Klovan-Senke", "Barranco Klovan"),
+    "Langor Gulch": ("Ravin de Langor", "Langor-Schlucht", "Barranco Langor"),
+    "Quentin Lake": ("Lac Quentin", "Quentin-See", "Lago Quentin"),
+    "Mendon's Gap": ("Faille de Mendon", "Mendons Spalt", "Zanja de Mendon"),
+    "Anzalias Pass": ("Col d'Anzalias", "Anzalias-Pass", "Paso Anzalias"),
+    "Ogrewatch Cut": ("Percée de Gardogre", "Ogerwacht-Kanal", "Tajo de la Guardia del Ogro"),
+    "Veloka Slope": ("Flanc de Veloka", "Veloka-Hang", "Pendiente Veloka"),
+    "Durios Gulch": ("Ravin de Durios", "Durios-Schlucht", "Barranco Durios"),
+    "Bravost Escarpment": ("Falaise de Bravost", "Bravost-Abhang", "Escarpadura Bravost"),
+}
+_I18N_INDEX = {"fr": 0, "de": 1, "es": 2}
+
 OBJECTIVES: dict[str, tuple[tuple[int, str, str, int], ...]] = {
     "Center": (
         (1, "Keep", "Overlook", 843),
@@ -193,6 +221,20 @@ OBJECTIVES: dict[str, tuple[tuple[int, str, str, int], ...]] = {
 }
 
 # Specializations: id -> (name, profession, elite). Core lines first, then elite specs.
+# Some elite specs' names as the French, German and Spanish game clients show them, served for
+# ``/v2/specializations?lang=fr|de|es`` (the others stay English in this fake).
+SPECIALIZATION_NAMES_I18N: dict[int, tuple[str, str, str]] = {
+    62: ("Incendiaire", "Feuerbrand", "Abrasador"),
+    43: ("Mécatronicien", "Schrotter", "Chatarrero"),
+    60: ("Fléau", "Pestbringer", "Azotador"),
+    52: ("Héraut", "Herold", "Heraldo"),
+    48: ("Cataclyste", "Sturmbeschwörer", "Tempestad"),
+    40: ("Chronomancien", "Chronomant", "Cronomante"),
+    5: ("Druide", "Druide", "Druida"),
+    34: ("Faucheur", "Schnitter", "Segador"),
+    61: ("Brise-sort", "Bannbrecher", "Rompehechizos"),
+}
+
 SPECIALIZATIONS: dict[int, tuple[str, str, bool]] = {
     42: ("Zeal", "Guardian", False), 16: ("Radiance", "Guardian", False),
     13: ("Valor", "Guardian", False), 49: ("Honor", "Guardian", False),
@@ -647,15 +689,17 @@ class FakeWorld:
                 match_map.bloodlust = OWNER[match_map.bloodlust]
 
     # ---- static data
-    def objectives_json(self) -> list[dict[str, Any]]:
+    def objectives_json(self, lang: str = "en") -> list[dict[str, Any]]:
         rows = []
+        index = _I18N_INDEX.get(lang)
         for map_type, objectives in OBJECTIVES.items():
             map_id = MAP_IDS[map_type]
             for suffix, kind, name, sector in objectives:
+                localised = OBJECTIVE_NAMES_I18N.get(name)
                 rows.append(
                     {
                         "id": f"{map_id}-{suffix}",
-                        "name": name,
+                        "name": localised[index] if localised and index is not None else name,
                         "sector_id": sector,
                         "type": kind,
                         "map_type": map_type,
@@ -1120,7 +1164,8 @@ class FakeGW2API:
         return _json(match.to_json() if full else match.overview_json())
 
     async def _objectives(self, request: web.Request) -> web.Response:
-        rows = {row["id"]: row for row in self.world.objectives_json()}
+        lang = request.query.get("lang", "en")
+        rows = {row["id"]: row for row in self.world.objectives_json(lang)}
         if "ids" in request.query:
             return self._many(request.query["ids"], rows, lambda r: r)
         if "id" in request.query:
@@ -1161,10 +1206,13 @@ class FakeGW2API:
         return _json(guild) if guild else _error(404, "no such id")
 
     async def _specializations(self, request: web.Request) -> web.Response:
+        index = _I18N_INDEX.get(request.query.get("lang", "en"))
         rows = {
             str(i): {
                 "id": i,
-                "name": name,
+                "name": SPECIALIZATION_NAMES_I18N[i][index]
+                if index is not None and i in SPECIALIZATION_NAMES_I18N
+                else name,
                 "profession": profession,
                 "elite": elite,
                 "minor_traits": [],

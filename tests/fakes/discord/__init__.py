@@ -140,7 +140,9 @@ Modelled Discord behaviour worth knowing
     - After a defer (type 5) the first follow-up replaces the "thinking" message (same id).
     - Non-ephemeral messages the bot creates are also dispatched as MESSAGE_CREATE, like Discord.
     - Bodies are validated against Discord's main limits (content 2000, 10 embeds, embed
-      title/description/fields/6000 total, custom_id 100, 25 choices...) → 400/50035.
+      title/description/fields/6000 total, custom_id 100, 25 choices...) → 400/50035; message,
+      callback, follow-up and DM bodies also against Discord's OpenAPI request schema
+      (``openapi.py``, from ../shared/discord-api-spec) → 400/50035, listed in ``spec_violations``.
 """
 
 from __future__ import annotations

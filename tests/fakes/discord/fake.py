@@ -87,6 +87,8 @@ class FakeDiscord(
 
         self.requests: list[RecordedRequest] = []
         self.unknown_routes: list[RecordedRequest] = []
+        #: Bodies Discord's OpenAPI request schema refuses (each answered 400 / 50035).
+        self.spec_violations: list[str] = []
         #: Exceptions inside the fake itself (a bug in the fake, not in the bot).
         self.errors: list[str] = []
         self.fail_rules: list[FailRule] = []

@@ -21,6 +21,7 @@ from tests.fakes.discord._common import (
     _json_response,
     _read_body,
 )
+from tests.fakes.discord.openapi import spec_errors
 from tests.fakes.discord_members import member_routes
 from tests.fakes.discord_payloads import (
     JSON,
@@ -194,6 +195,12 @@ class RestMixin:
                     continue
                 if needs_auth:
                     self._check_auth(request)
+                # Discord's own request schema (tests/fakes/discord/openapi.py) for every body.
+                violations = spec_errors(record.method, record.path, record.json)
+                if violations:
+                    self.spec_violations.append(f"{record.method} {record.path}: {violations}")
+                    errors = [{"code": "SPEC_INVALID", "message": v} for v in violations]
+                    raise _ApiError(400, 50035, "Invalid Form Body", {"_errors": errors})
                 return await handler(record, **found.groupdict())
         self.unknown_routes.append(record)
         log.warning("fake discord: unknown route %s %s", record.method, record.path)

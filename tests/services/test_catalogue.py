@@ -1,0 +1,82 @@
+"""The message catalogues against the code: complete, consistent, nothing unused.
+
+The ids the code uses are read from its source (``tests/catalogue_ids.py``); command, option and
+choice names and descriptions are taken from the command tree the bot really syncs to the fake
+Discord, so a new command without translations fails here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from services.i18n import LOCALES, NAME_CONTEXT, catalogues, placeholders
+from tests.catalogue_ids import used_message_ids
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.gw2_api import FakeGW2API
+from tests.harness import running_bot
+
+Key = tuple[str, str | None]
+
+
+async def synced_tree(tmp_path: Path) -> list[dict[str, Any]]:
+    async with FakeDiscord() as discord_fake, FakeGW2API() as gw2_fake:
+        discord_fake.add_guild(name="Vigil Keep")
+        async with running_bot(discord_fake, tmp_path, gw2=gw2_fake):
+            pass
+        return list(discord_fake.synced_commands)
+
+
+def tree_message_ids(commands: list[dict[str, Any]]) -> set[Key]:
+    """Names (in the command-name context), descriptions and choice labels of the tree."""
+    found: set[Key] = set()
+
+    def walk(item: dict[str, Any]) -> None:
+        found.add((item["name"], NAME_CONTEXT))
+        if item.get("description"):
+            found.add((item["description"], None))
+        for choice in item.get("choices") or []:
+            found.add((choice["name"], None))
+        for option in item.get("options") or []:
+            walk(option)
+
+    for command in commands:
+        walk(command)
+    return found
+
+
+async def test_every_message_the_bot_uses_is_translated_in_every_language(
+    tmp_path: Path,
+) -> None:
+    used: set[Key] = {(message, None) for message in used_message_ids()}
+    used |= tree_message_ids(await synced_tree(tmp_path))
+    loaded = catalogues()
+    problems: list[str] = []
+    for locale in LOCALES:
+        messages = loaded.messages[locale]
+        for message, context in sorted(used, key=lambda k: (k[0], k[1] or "")):
+            translated = messages.get((message, context))
+            if not translated:
+                problems.append(f"{locale}: no translation for {message!r} ({context})")
+            elif placeholders(translated) != placeholders(message):
+                problems.append(f"{locale}: other placeholders in {translated!r}")
+    assert problems == []
+
+
+async def test_the_catalogues_hold_no_unused_messages(tmp_path: Path) -> None:
+    used: set[Key] = {(message, None) for message in used_message_ids()}
+    used |= tree_message_ids(await synced_tree(tmp_path))
+    for locale in LOCALES:
+        unused = set(catalogues().messages[locale]) - used
+        assert unused == set(), locale
+
+
+def test_every_language_has_the_same_message_ids() -> None:
+    ids = {locale: set(catalogues().messages[locale]) for locale in LOCALES}
+    for locale in LOCALES:
+        assert ids[locale] == ids["en"], locale
+
+
+def test_english_messages_are_their_own_ids() -> None:
+    for (message, _), translated in catalogues().messages["en"].items():
+        assert translated == message

@@ -1,0 +1,132 @@
+"""services.i18n: locale resolution, the translation function, fallbacks and Babel formatting."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from services.i18n import (
+    LOCALES,
+    Catalogues,
+    catalogues,
+    format_ago,
+    format_compact_duration,
+    format_number,
+    resolve_locale,
+    server_language,
+    stored_language,
+    tr,
+    tr_name,
+)
+
+
+@pytest.mark.parametrize(
+    ("discord_locale", "ours"),
+    [
+        ("fr", "fr"),
+        ("de", "de"),
+        ("es-ES", "es"),
+        ("es-419", "es"),
+        ("en-US", "en"),
+        ("en-GB", "en"),
+        ("pt-BR", "en"),
+        ("ja", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("not a locale at all", "en"),
+    ],
+)
+def test_discord_locales_resolve_to_a_language_we_speak_or_english(
+    discord_locale: str | None, ours: str
+) -> None:
+    assert resolve_locale(discord_locale) == ours
+
+
+def test_a_message_is_translated_with_its_named_placeholders() -> None:
+    message = "Public answers and scheduled posts in this server are now in {language}."
+    assert tr("fr", message, language="Français") == (
+        "Les réponses publiques et messages programmés de ce serveur sont désormais en Français."
+    )
+    assert "Deutsch" in tr("de", message, language="Deutsch")
+    assert tr("en", message, language="English").endswith("now in English.")
+
+
+def test_an_unknown_locale_is_english_silently() -> None:
+    message = "Everything configured for this server."
+    before = sum(catalogues().missing.values())
+    assert tr("pt-BR", message) == message
+    assert tr("klingon", message) == message
+    assert sum(catalogues().missing.values()) == before
+
+
+def test_a_missing_translation_falls_back_to_english_and_is_counted(tmp_path: Path) -> None:
+    po = tmp_path / "fr" / "LC_MESSAGES" / "gw2optimizer.po"
+    po.parent.mkdir(parents=True)
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+        'msgid "Hello {name}"\nmsgstr "Bonjour {nom}"\n\n'
+        'msgid "Empty"\nmsgstr ""\n\n'
+        'msgid "Fine"\nmsgstr "Bien"\n',
+        encoding="utf-8",
+    )
+    local = Catalogues(tmp_path)
+    assert local.translate("fr", "Fine", context=None) == "Bien"
+    # Wrong placeholders, empty translation, unknown id: English, counted, never an exception.
+    assert local.translate("fr", "Hello {name}", context=None) == "Hello {name}"
+    assert local.translate("fr", "Empty", context=None) == "Empty"
+    assert local.translate("fr", "Never written", context=None) == "Never written"
+    # German has no catalogue in that directory at all: English too.
+    assert local.translate("de", "Fine", context=None) == "Fine"
+    assert local.missing == {"fr": 3, "de": 1}
+
+
+def test_command_names_have_their_own_context() -> None:
+    assert tr_name("fr", "settings") == "paramètres"
+    assert tr_name("de", "language") == "sprache"
+    assert tr_name("es", "objectives") == "objetivos"
+
+
+def test_every_language_has_a_catalogue_in_the_package() -> None:
+    loaded = catalogues()
+    for locale in LOCALES:
+        assert loaded.messages[locale], locale
+
+
+def test_the_server_language_follows_its_discord_locale_until_chosen() -> None:
+    # Never set: the column's default "en" means "follow the server".
+    assert server_language("en", "fr") == "fr"
+    assert server_language("en", "es-419") == "es"
+    assert server_language("en", "ja") == "en"
+    # Chosen: it sticks, English included.
+    assert server_language(stored_language("de"), "fr") == "de"
+    assert server_language(stored_language("en"), "fr") == "en"
+    assert server_language(stored_language("auto"), "de") == "de"
+
+
+def test_numbers_and_durations_use_the_locale() -> None:
+    assert format_number("en", 12345) == "12,345"
+    assert format_number("de", 12345) == "12.345"
+    assert format_number("fr", 12345).replace("\u202f", " ") == "12 345"
+    assert format_number("de", 1.5, decimals=2) == "1,50"
+    assert format_ago("fr", timedelta(minutes=3)) == "il y a 3 minutes"
+    assert format_ago("de", timedelta(minutes=3)) == "vor 3 Minuten"
+    assert format_ago("es", timedelta(minutes=3)) == "hace 3 minutos"
+    assert format_compact_duration("en", timedelta(hours=1, minutes=5)) == "1h 05m"
+    assert format_compact_duration("de", timedelta(hours=1, minutes=5)) == "1h 5 Min."
+    assert format_compact_duration("fr", timedelta(days=2, hours=3)) == "2j 3h"
+
+
+def test_missing_translations_are_exported_as_a_metric() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from bot.metrics import BotMetrics
+
+    registry = CollectorRegistry()
+    BotMetrics(registry)
+    before = registry.get_sample_value("gw2opt_translations_missing_total", {"locale": "de"})
+    assert before is not None
+    assert tr("de-DE", "A sentence nobody translated.") == "A sentence nobody translated."
+    after = registry.get_sample_value("gw2opt_translations_missing_total", {"locale": "de"})
+    assert after == before + 1
