@@ -16,6 +16,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from bot.metrics import ERROR_PLACES, BotMetrics
+from bot.shards import ShardMonitor
 from services.alerts import AlertMetrics
 from services.clock import ManualClock
 from services.composer import ComposerMetrics
@@ -23,7 +24,15 @@ from services.gw2 import GW2Client, GW2Metrics
 from services.keys import KeyMetrics
 from services.updates import UpdateMetrics
 
-ALL_METRICS = (BotMetrics, GW2Metrics, KeyMetrics, ComposerMetrics, UpdateMetrics, AlertMetrics)
+ALL_METRICS = (
+    BotMetrics,
+    GW2Metrics,
+    KeyMetrics,
+    ComposerMetrics,
+    UpdateMetrics,
+    AlertMetrics,
+    ShardMonitor,
+)
 REPO = Path(__file__).resolve().parents[1]
 MONITORING = REPO / "monitoring"
 METRIC_RE = re.compile(r"\bgw2opt_[a-z0-9_]+")
