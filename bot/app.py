@@ -43,6 +43,7 @@ from .startup import (
     database_error,
     describe_os_error,
     metrics_port_error,
+    open_postgres_or_exit,
     prepare_database_file,
     remove_generated_key,
 )
@@ -50,10 +51,15 @@ from .storage import Database, MigrationError
 from .storage.alerts import AlertRepository
 from .storage.guilds import GuildSettingsRepository
 from .storage.keys import LinkedKeyStore, stored_ciphertexts
+from .storage.postgres import DATABASE_ERRORS
 from .storage.roles import RoleRuleStore
 from .storage.subscriptions import SubscriptionRepository
 
 log = logging.getLogger(__name__)
+
+# What reading the database may raise on either backend (SQLite, PostgreSQL).
+_STORAGE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, *DATABASE_ERRORS)
+_STORAGE_OR_VALUE_ERRORS: tuple[type[BaseException], ...] = (*_STORAGE_ERRORS, ValueError)
 
 USER_AGENT = f"GW2Optimizer/{__version__} (+https://github.com/gw2optimizer/gw2optimizer)"
 
@@ -93,13 +99,18 @@ class Application:
         self._previous_endpoints = configure_discord_endpoints(
             str(settings.discord.api_base_url), str(settings.discord.gateway_url)
         )
-        prepare_database_file(settings.database.path)
-        try:
-            db = await Database.open(settings.database.path)
-        except MigrationError as error:
-            raise StartupError(str(error)) from error
-        except (sqlite3.Error, OSError) as error:
-            raise database_error(settings.database.path, error) from None
+        target = settings.database.target()
+        if target.backend == "postgresql":
+            db = await open_postgres_or_exit(target)
+        else:
+            assert target.path is not None
+            prepare_database_file(target.path)
+            try:
+                db = await Database.open(target.path)
+            except MigrationError as error:
+                raise StartupError(str(error)) from error
+            except (sqlite3.Error, OSError) as error:
+                raise database_error(target.path, error) from None
         db.query_seconds = self.metrics.db_query_seconds
         try:
             vault = await self._open_vault(db)
@@ -184,7 +195,7 @@ class Application:
         data_dir = self.settings.database.data_dir
         try:
             ciphertexts = await stored_ciphertexts(db)
-        except (sqlite3.Error, OSError) as error:
+        except _STORAGE_ERRORS as error:
             raise database_error(self.settings.database.path, error) from None
         if material is None and ciphertexts and not (data_dir / KEY_FILE_NAME).exists():
             # Generating a fresh key now would sit a second, different key next to data
@@ -291,7 +302,7 @@ class Application:
     async def _discard_unused_key(self, db: Database, key_file: Path) -> None:
         try:
             linked = len(await stored_ciphertexts(db))
-        except (sqlite3.Error, OSError, ValueError):
+        except _STORAGE_OR_VALUE_ERRORS:
             return  # cannot tell whether the key is in use: keep it
         if linked == 0:
             remove_generated_key(key_file)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -21,6 +21,9 @@ from pydantic import (
     field_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from .storage.urls import DatabaseTarget
 
 README_CONFIG_SECTION = "README.md#configuration"
 
@@ -101,11 +104,36 @@ class DatabaseSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="DATABASE_")
 
     path: Path = Path("data/gw2optimizer.sqlite3")
+    # Unset or sqlite:///path = SQLite (DATABASE_PATH is the older spelling of the same);
+    # postgresql://user:password@host:5432/db = PostgreSQL (cluster mode). A secret: never logged.
+    url: SecretStr | None = None
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _empty_url_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from .storage.urls import parse_database_url
+
+            # Raises with the password masked.
+            parse_database_url(value.get_secret_value(), Path("."))
+        return value
+
+    def target(self) -> DatabaseTarget:
+        """Which backend and where: SQLite at ``path`` unless ``url`` says otherwise."""
+        from .storage.urls import parse_database_url
+
+        return parse_database_url(self.url.get_secret_value() if self.url else None, self.path)
 
     @property
     def data_dir(self) -> Path:
         """Where the database and the generated encryption key live."""
-        return self.path.parent
+        target = self.target()
+        return target.path.parent if target.path is not None else self.path.parent
 
 
 class SecuritySettings(_Section):

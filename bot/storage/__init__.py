@@ -1,6 +1,18 @@
-"""Storage: the SQLite connection, the migration runner and small repositories with explicit SQL."""
+"""Storage: SQLite or PostgreSQL behind one ``Database``, migrations and small repositories."""
 
+from .backend import open_database
 from .database import Database, Transaction, db_time, parse_db_time
 from .migrations import MigrationError
+from .urls import DatabaseTarget, DatabaseUrlError, mask_url
 
-__all__ = ["Database", "MigrationError", "Transaction", "db_time", "parse_db_time"]
+__all__ = [
+    "Database",
+    "DatabaseTarget",
+    "DatabaseUrlError",
+    "MigrationError",
+    "Transaction",
+    "db_time",
+    "mask_url",
+    "open_database",
+    "parse_db_time",
+]

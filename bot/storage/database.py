@@ -34,7 +34,13 @@ parse_db_time = parse_stored_time
 
 
 class Database:
-    """Owns the connection. Create with ``await Database.open(path)``."""
+    """Owns the connection. Create with ``await Database.open(path)``.
+
+    The SQLite backend and the interface every repository uses; ``bot.storage.postgres`` has the
+    PostgreSQL one (``open_database`` picks by ``DATABASE_URL``).
+    """
+
+    backend = "sqlite"
 
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._connection = connection
