@@ -107,6 +107,9 @@ class DatabaseSettings(_Section):
     # Unset or sqlite:///path = SQLite (DATABASE_PATH is the older spelling of the same);
     # postgresql://user:password@host:5432/db = PostgreSQL (cluster mode). A secret: never logged.
     url: SecretStr | None = None
+    # Cluster mode: how long a process's claim on scheduled work lasts; a process that dies holds
+    # its claims this long before another takes them over.
+    lease_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
 
     @field_validator("url", mode="before")
     @classmethod

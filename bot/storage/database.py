@@ -48,6 +48,11 @@ class Database:
         self._write_lock = asyncio.Lock()
         self.query_seconds: QueryTimer = None
 
+    def skip_locked(self, table: str) -> str:
+        """Row locks for a claim query: none on SQLite (``BEGIN IMMEDIATE`` holds the database)."""
+        del table
+        return ""
+
     @classmethod
     async def open(
         cls, path: Path, *, migrations_dir: Path = MIGRATIONS_DIR, busy_timeout_ms: int = 5000

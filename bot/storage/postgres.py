@@ -113,6 +113,8 @@ class PostgresDatabase(Database):
             conn = await asyncpg.connect(url, timeout=connect_timeout)
             try:
                 await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{_identifier(schema)}"')
+            except asyncpg.UniqueViolationError:
+                pass  # another process created it at the same moment
             finally:
                 await conn.close()
         pool = await asyncpg.create_pool(
@@ -130,6 +132,10 @@ class PostgresDatabase(Database):
             await pool.close()
             raise
         return cls(pool, url, schema)
+
+    def skip_locked(self, table: str) -> str:
+        """Claimed rows stay locked to this transaction; other processes skip, never wait."""
+        return f" FOR UPDATE OF {table} SKIP LOCKED"
 
     async def close(self) -> None:
         await self._pool.close()
