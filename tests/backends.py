@@ -72,6 +72,23 @@ async def drop_schema(url: str, schema: str) -> None:
 
 
 @asynccontextmanager
+async def postgres_url_in_new_schema() -> AsyncIterator[str]:
+    """A DATABASE_URL whose connections work in a fresh, migrated schema (dropped afterwards).
+
+    asyncpg passes unknown URL query parameters on as server settings: ``search_path`` here.
+    """
+    url = await require_postgres()
+    schema = new_schema()
+    db = await PostgresDatabase.connect(url, schema=schema)
+    await db.close()
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}search_path={schema}"
+    finally:
+        await drop_schema(url, schema)
+
+
+@asynccontextmanager
 async def postgres_database(schema: str | None = None) -> AsyncIterator[PostgresDatabase]:
     """A migrated PostgreSQL database in a fresh schema, dropped afterwards."""
     url = await require_postgres()
