@@ -29,15 +29,17 @@ from services.keys.vault import ENV_VAR, KEY_FILE_NAME
 from services.matches import MatchService
 from services.mistral_status import MistralProbe
 from services.secrets import SecretRedactor
+from services.shared_state import RedisLink
 
 from . import __version__
 from .client import EXTENSIONS, GW2Bot, Services
 from .config import ConfigError, Settings, load_settings
 from .endpoints import configure_discord_endpoints, restore_discord_endpoints
 from .logging import setup_logging
-from .metrics import BotMetrics, MetricsServer, monitor_event_loop_lag
+from .metrics import DEGRADED, BotMetrics, MetricsServer, monitor_event_loop_lag
 from .sentry import init_sentry
 from .shards import fatal_close_message
+from .shared import open_shared_state
 from .startup import (
     StartupError,
     database_error,
@@ -92,6 +94,7 @@ class Application:
         self._previous_endpoints: tuple[str, yarl.URL] | None = None
         # The key file this start generated: removed again if start-up fails before any use.
         self.generated_key_file: Path | None = None
+        self.redis: RedisLink | None = None  # cluster mode: the shared Redis (REDIS_URL)
 
     async def start(self) -> None:
         """Open everything and connect to Discord (returns once the connection is under way)."""
@@ -120,6 +123,8 @@ class Application:
         http = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
         keys = LinkedKeyStore(db, vault)
         key_metrics = KeyMetrics(self.registry)  # shared with the key cogs via metric_set
+        shared = open_shared_state(settings, self.clock, self.registry)
+        self.redis = shared.link if shared is not None else None
         gw2 = GW2Client(
             http,
             base_url=str(settings.gw2.base_url),
@@ -127,6 +132,8 @@ class Application:
             metrics=GW2Metrics(self.registry),
             auth_transport=settings.gw2.auth_transport,
             user_agent=USER_AGENT,
+            rate_limiter=shared.gw2_limiter if shared is not None else None,
+            shared=shared.responses if shared is not None else None,
         )
         self._services = Services(
             settings=settings,
@@ -147,6 +154,8 @@ class Application:
             mistral=None,
             _metric_sets={KeyMetrics: key_metrics},
         )
+        if shared is not None:
+            self._services.discord_pacer = shared.discord_pacer
         mistral = settings.mistral
         self._services.mistral = make_mistral_composer(
             api_key=mistral.api_key.get_secret_value() if mistral.api_key else None,
@@ -254,6 +263,8 @@ class Application:
         problems.update(self._gateway_readiness())
         if self._services is None or not await self._services.db.ping():
             problems["database"] = "not answering"
+        if self.redis is not None and (self.redis.reason or not await self.redis.ping()):
+            problems[DEGRADED + "redis"] = self.redis.reason or "not answering"
         return problems
 
     def _gateway_readiness(self) -> dict[str, str]:
@@ -292,6 +303,8 @@ class Application:
                 await self._services.mistral_probe.aclose()
             await self._services.gw2.aclose()
             await self._services.http.close()
+            if self.redis is not None:
+                await self.redis.aclose()
             if failed and self.generated_key_file is not None:
                 await self._discard_unused_key(self._services.db, self.generated_key_file)
             await self._services.db.close()

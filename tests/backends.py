@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
+from redis import asyncio as redis_asyncio
 
 from bot.storage import Database, mask_url
 from bot.storage.postgres import PostgresDatabase
@@ -57,6 +58,44 @@ async def require_postgres() -> str:
     if problem is not None:
         _unavailable("PostgreSQL", problem)
     return postgres_url()
+
+
+_REDIS_PROBED: dict[str, str | None] = {}
+
+
+async def require_redis() -> str:
+    url = redis_url()
+    if url not in _REDIS_PROBED:
+        client = redis_asyncio.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            await client.ping()
+        except Exception as error:  # any failure to answer means "not here"
+            _REDIS_PROBED[url] = f"{mask_url(url)}: {type(error).__name__}"
+        else:
+            _REDIS_PROBED[url] = None
+        finally:
+            await client.aclose()
+    problem = _REDIS_PROBED[url]
+    if problem is not None:
+        _unavailable("Redis", problem)
+    return url
+
+
+@asynccontextmanager
+async def redis_prefix() -> AsyncIterator[tuple[str, str]]:
+    """(url, a key prefix of this test's own); its keys are deleted afterwards."""
+    url = await require_redis()
+    prefix = f"test:{uuid.uuid4().hex[:12]}:"
+    try:
+        yield url, prefix
+    finally:
+        client = redis_asyncio.from_url(url)
+        try:
+            keys = [key async for key in client.scan_iter(match=prefix + "*")]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
 
 
 def new_schema() -> str:

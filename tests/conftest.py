@@ -22,6 +22,7 @@ _ENV_PREFIXES = (
     "METRICS_",
     "SENTRY_",
     "LOG_",
+    "REDIS_",
 )
 
 
