@@ -1,4 +1,4 @@
-"""Two real bot processes (shards 0-1 and 2-3 of 4) on one fake Discord and one PostgreSQL.
+"""Two real bot processes (shards 0-1 and 2-3 of 4) on one fake Discord, PostgreSQL and Redis.
 
 Every due subscription is posted exactly once per cycle whichever process claims it; when the
 process holding claims is SIGKILLed mid-cycle the other posts what it held once its lease runs out;
@@ -23,7 +23,7 @@ import pytest
 from bot.storage.postgres import PostgresDatabase
 from bot.storage.subscriptions import SubscriptionRepository
 from services.keys import generate_key
-from tests.backends import postgres_url_in_new_schema
+from tests.backends import postgres_url_in_new_schema, redis_prefix
 from tests.fakes.discord import FakeChannel, FakeDiscord, FakeGuild, FakeMember
 from tests.fakes.gw2_api import FakeGW2API
 from tests.harness import TEST_TOKEN
@@ -63,7 +63,9 @@ def _env(
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DISCORD_", "METRICS_", "DATABASE_", "KEY_ENCRYPTION", "SENTRY_"))
+        if not k.startswith(
+            ("DISCORD_", "METRICS_", "DATABASE_", "KEY_ENCRYPTION", "SENTRY_", "REDIS_")
+        )
     }
     env.update(
         PYTHONPATH=str(REPO),
@@ -87,6 +89,7 @@ def _env(
 async def cluster(tmp_path: Path, subscriptions: int) -> AsyncIterator[Cluster]:
     async with AsyncExitStack() as stack:
         url = await stack.enter_async_context(postgres_url_in_new_schema())
+        redis_url, redis_prefix_ = await stack.enter_async_context(redis_prefix())
         discord_fake = await stack.enter_async_context(
             FakeDiscord(shard_count=SHARDS, max_concurrency=SHARDS, default_timeout=60)
         )
@@ -127,7 +130,7 @@ async def cluster(tmp_path: Path, subscriptions: int) -> AsyncIterator[Cluster]:
         processes: dict[str, asyncio.subprocess.Process] = {}
         for ids in HALVES:
             env = _env(tmp_path, discord_fake, gw2, url, ids)
-            env["KEY_ENCRYPTION_KEY"] = key
+            env.update(KEY_ENCRYPTION_KEY=key, REDIS_URL=redis_url, REDIS_PREFIX=redis_prefix_)
             log = (tmp_path / f"bot-{ids}.log").open("wb")
             stack.callback(log.close)
             processes[ids] = await asyncio.create_subprocess_exec(
