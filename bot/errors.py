@@ -17,6 +17,8 @@ from discord import app_commands
 
 from services.errors import UserFacingError
 
+from .storage.postgres import CONNECTION_LOST as DATABASE_UNAVAILABLE
+
 log = logging.getLogger(__name__)
 
 _PERMISSION_NAMES = {
@@ -78,6 +80,13 @@ def explain(error: BaseException) -> ErrorAnswer:
     if isinstance(error, app_commands.CheckFailure):
         return ErrorAnswer("You can't use this command here.", expected=True)
     reference = uuid.uuid4().hex[:8].upper()
+    if isinstance(getattr(error, "original", error), DATABASE_UNAVAILABLE):
+        # Cluster mode: PostgreSQL is lost for now (logged and counted like any fault).
+        return ErrorAnswer(
+            "The bot's database is temporarily unavailable: try again in a minute.",
+            expected=False,
+            reference=reference,
+        )
     return ErrorAnswer(
         "Sorry, something went wrong on our side. It has been reported; "
         f"if it keeps happening, give the bot's admins this reference: `{reference}`.",

@@ -58,3 +58,11 @@ def test_references_differ_between_errors() -> None:
 
 def test_permission_names_fall_back_to_title_case() -> None:
     assert permission_names(["attach_files"]) == "Attach Files"
+
+
+def test_a_lost_database_is_temporarily_unavailable() -> None:
+    import asyncpg
+
+    answer = explain(_invoke_error(asyncpg.exceptions.ConnectionDoesNotExistError("closed")))
+    assert answer.message.startswith("The bot's database is temporarily unavailable")
+    assert answer.reference is not None
