@@ -213,11 +213,19 @@ class Updates(commands.Cog):
             due_total = 0
             matches = 0
             outcomes: Counter[str] = Counter()
+            seen: set[int] = set()
             while True:
                 until = self.clock.now() + self.lease
-                due = await self.subscriptions.claim_due(now, self._owner, until, CLAIM_BATCH)
+                claimed = await self.subscriptions.claim_due(now, self._owner, until, CLAIM_BATCH)
+                # Served ones are rescheduled; one that is still due is not served twice a cycle.
+                due = [s for s in claimed if s.id not in seen]
+                if len(due) < len(claimed):
+                    await self.subscriptions.release(
+                        self._owner, [s.id for s in claimed if s.id in seen]
+                    )
                 if not due:
                     break
+                seen.update(s.id for s in due)
                 if not due_total:
                     earliest = min(s.next_due_at or now for s in due)
                     self.metrics.lag.set(max(0.0, (now - earliest).total_seconds()))
