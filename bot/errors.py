@@ -17,7 +17,7 @@ from discord import app_commands
 
 from services.errors import UserFacingError
 
-from .storage.postgres import CONNECTION_LOST as DATABASE_UNAVAILABLE
+from .storage.database import DatabaseUnavailableError as DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 

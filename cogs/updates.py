@@ -39,6 +39,7 @@ from discord.ext import commands
 
 from bot.errors import permission_names
 from bot.sentry import capture_exception
+from bot.storage.database import DatabaseUnavailableError
 from bot.storage.leases import new_owner
 from bot.storage.subscriptions import Delivered, Subscription, SubscriptionRepository
 from bot.tracing import cycle_transaction
@@ -81,6 +82,7 @@ DELIVERY_TIMEOUT = 120.0  # real seconds for one channel, 429 waits included
 # Due subscriptions claimed at a time: at Discord's 50 requests/s a batch takes about 5 s, well
 # inside a lease.
 CLAIM_BATCH = 250
+DATABASE_RETRY = 5.0  # seconds between cycles while the database does not answer
 
 Outcome = Literal[
     "posted", "edited", "unchanged", "stale_note", "no_match", "disabled", "unsubscribed", "error"
@@ -169,6 +171,11 @@ class Updates(commands.Cog):
                 with cycle_transaction("match updates"):
                     await self.run_cycle()
                 delay = await self._seconds_until_next_due()
+            except DatabaseUnavailableError as error:
+                # PostgreSQL lost: nothing was claimed or recorded; look again soon.
+                log.warning("Match update cycle paused: %s", error)
+                self.metrics.cycles.labels(outcome="error").inc()
+                delay = DATABASE_RETRY
             except Exception as error:
                 self._loop_failed(error)
             await self._sleep(delay)

@@ -1,13 +1,14 @@
 """Storage: SQLite or PostgreSQL behind one ``Database``, migrations and small repositories."""
 
 from .backend import open_database
-from .database import Database, Transaction, db_time, parse_db_time
+from .database import Database, DatabaseUnavailableError, Transaction, db_time, parse_db_time
 from .migrations import MigrationError
 from .urls import DatabaseTarget, DatabaseUrlError, mask_url
 
 __all__ = [
     "Database",
     "DatabaseTarget",
+    "DatabaseUnavailableError",
     "DatabaseUrlError",
     "MigrationError",
     "Transaction",

@@ -33,6 +33,10 @@ db_time = stored_time
 parse_db_time = parse_stored_time
 
 
+class DatabaseUnavailableError(Exception):
+    """The database server cannot be reached right now (PostgreSQL lost); ``str()`` is safe."""
+
+
 class Database:
     """Owns the connection. Create with ``await Database.open(path)``.
 

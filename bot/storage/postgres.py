@@ -10,11 +10,12 @@ keep them apart (``SELECT … FOR UPDATE SKIP LOCKED`` for leases).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 import asyncpg
 
-from .database import Database, Params, Transaction
+from .database import Database, DatabaseUnavailableError, Params, Transaction
 from .migrations import MIGRATIONS_DIR, Migration, MigrationError, check_applied, discover
 from .urls import mask_url
 
@@ -52,7 +53,11 @@ CONNECTION_LOST: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,
 )
 # Everything a PostgreSQL read or write may raise besides a bug (for callers that degrade).
-DATABASE_ERRORS: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, asyncpg.PostgresError)
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    *UNAVAILABLE_ERRORS,
+    asyncpg.PostgresError,
+    DatabaseUnavailableError,
+)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -74,6 +79,17 @@ def translate(sql: str) -> str:
             continue
         out.append(char)
     return "".join(out)
+
+
+@contextlib.contextmanager
+def _unavailable() -> Iterator[None]:
+    """A lost or refused connection becomes :class:`DatabaseUnavailableError`."""
+    try:
+        yield
+    except UNAVAILABLE_ERRORS as error:
+        raise DatabaseUnavailableError(
+            f"PostgreSQL is not answering ({type(error).__name__})"
+        ) from error
 
 
 def _positional(params: Params) -> Sequence[Any]:
@@ -157,19 +173,34 @@ class PostgresDatabase(Database):
     # Reads (each on a pooled connection: they see committed data only) -------------------------
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
-        with self._timed(sql):
+        with self._timed(sql), _unavailable():
             return list(await self._pool.fetch(translate(sql), *_positional(params)))
 
     async def fetchone(self, sql: str, params: Params = ()) -> Any:
-        with self._timed(sql):
+        with self._timed(sql), _unavailable():
             return await self._pool.fetchrow(translate(sql), *_positional(params))
 
     # Writes ------------------------------------------------------------------------------------
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield PostgresTransaction(self, conn)
+        with _unavailable():
+            conn = await self._pool.acquire()
+        try:
+            with _unavailable():
+                tx = conn.transaction()
+                await tx.start()
+            try:
+                yield PostgresTransaction(self, conn)
+            except BaseException:
+                with contextlib.suppress(*DATABASE_ERRORS):
+                    await asyncio.shield(tx.rollback())
+                raise
+            with _unavailable():
+                await tx.commit()
+        finally:
+            with contextlib.suppress(*DATABASE_ERRORS):
+                await self._pool.release(conn)
 
 
 class PostgresTransaction(Transaction):
@@ -180,26 +211,26 @@ class PostgresTransaction(Transaction):
         self._conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        with self._db._timed(sql):
+        with self._db._timed(sql), _unavailable():
             return _count(await self._conn.execute(translate(sql), *_positional(params)))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        with self._db._timed(sql):
+        with self._db._timed(sql), _unavailable():
             await self._conn.executemany(translate(sql), [_positional(r) for r in rows])
 
     async def insert(self, sql: str, params: Params = ()) -> int:
-        with self._db._timed(sql):
+        with self._db._timed(sql), _unavailable():
             value = await self._conn.fetchval(
                 translate(sql.rstrip().rstrip(";")) + " RETURNING id", *_positional(params)
             )
         return int(value or 0)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Any:
-        with self._db._timed(sql):
+        with self._db._timed(sql), _unavailable():
             return await self._conn.fetchrow(translate(sql), *_positional(params))
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
-        with self._db._timed(sql):
+        with self._db._timed(sql), _unavailable():
             return list(await self._conn.fetch(translate(sql), *_positional(params)))
 
 

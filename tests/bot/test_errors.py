@@ -61,8 +61,8 @@ def test_permission_names_fall_back_to_title_case() -> None:
 
 
 def test_a_lost_database_is_temporarily_unavailable() -> None:
-    import asyncpg
+    from bot.storage import DatabaseUnavailableError
 
-    answer = explain(_invoke_error(asyncpg.exceptions.ConnectionDoesNotExistError("closed")))
+    answer = explain(_invoke_error(DatabaseUnavailableError("PostgreSQL is not answering")))
     assert answer.message.startswith("The bot's database is temporarily unavailable")
     assert answer.reference is not None
