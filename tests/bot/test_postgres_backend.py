@@ -134,3 +134,20 @@ async def test_constraints_hold_on_postgresql_as_on_sqlite() -> None:
             await db.close()
     finally:
         await drop_schema(url, schema)
+
+
+def test_connection_url_passwords_are_redacted_from_logs() -> None:
+    from pydantic import SecretStr
+
+    from bot.config import DatabaseSettings, RedisSettings, Settings
+    from services.secrets import SecretRedactor
+
+    settings = Settings(
+        database=DatabaseSettings(url=SecretStr(f"postgresql://bot:{SECRET}@db:5432/bot")),
+        redis=RedisSettings(url=SecretStr("redis://:redis-Pa55word@cache:6379/0")),
+    )
+    redactor = SecretRedactor(settings.secrets())
+    line = f"connect failed: password={SECRET} (redis-Pa55word)"
+    redacted = redactor.redact(line)
+    assert SECRET not in redacted
+    assert "redis-Pa55word" not in redacted
