@@ -14,9 +14,13 @@ from services.shared_state import (
     SharedResponses,
     SharedStateMetrics,
 )
-from services.updates import DISCORD_BURST, DISCORD_REQUESTS_PER_SECOND
+from services.updates import DISCORD_REQUESTS_PER_SECOND
 
 from .config import Settings
+
+# Requests of several processes reach Discord with different latencies: the shared bucket keeps
+# a small margin under the global limit and no burst, so a one-second window never sees more.
+SHARED_DISCORD_RATE = DISCORD_REQUESTS_PER_SECOND - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +45,7 @@ def open_shared_state(
     )
     return SharedState(
         link=link,
-        discord_pacer=SharedPacer(link, rate=DISCORD_REQUESTS_PER_SECOND, burst=DISCORD_BURST),
+        discord_pacer=SharedPacer(link, rate=SHARED_DISCORD_RATE, burst=1.0),
         gw2_limiter=SharedGW2RateLimiter(link, clock),
         responses=SharedResponses(link),
     )

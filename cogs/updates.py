@@ -221,6 +221,8 @@ class Updates(commands.Cog):
             matches = 0
             outcomes: Counter[str] = Counter()
             seen: set[int] = set()
+            teams: dict[int, Fetched[Match] | GW2APIError] = {}
+            views: dict[tuple[str, str], MatchView] = {}
             while True:
                 until = self.clock.now() + self.lease
                 claimed = await self.subscriptions.claim_due(now, self._owner, until, CLAIM_BATCH)
@@ -239,7 +241,7 @@ class Updates(commands.Cog):
                 due_total += len(due)
                 self.metrics.due.set(due_total)
                 try:
-                    served_matches, served = await self._serve_claimed(due, now)
+                    served_matches, served = await self._serve_claimed(due, now, teams, views)
                 finally:
                     # Served ones are rescheduled by now; others are given back for the next try.
                     await asyncio.shield(
@@ -264,18 +266,32 @@ class Updates(commands.Cog):
             return report
 
     async def _serve_claimed(
-        self, due: Sequence[Subscription], now: datetime
+        self,
+        due: Sequence[Subscription],
+        now: datetime,
+        teams: dict[int, Fetched[Match] | GW2APIError],
+        views: dict[tuple[str, str], MatchView],
     ) -> tuple[int, list[Outcome]]:
-        """One claimed batch: fetch each distinct match once, then deliver per channel."""
-        teams = await self._fetch_teams(due)
-        views = await self._analyse(teams)
-        self.metrics.matches_fetched.set(len(views))
-        self.metrics.matches_fetched_total.inc(len(views))
-        fresh = [
-            WeekResult.from_summary(v.live.summary) for v in views.values() if not v.live.stale
-        ]
-        if fresh:
-            await self.subscriptions.save_week_results(fresh, now)
+        """One claimed batch: deliver per channel, with the cycle's match data.
+
+        ``teams`` and ``views`` hold what earlier batches of this cycle fetched: each distinct
+        match is fetched and analysed once per cycle, not once per batch.
+        """
+        missing = [s for s in due if s.team_id not in teams]
+        if missing:
+            fetched = await self._fetch_teams(missing)
+            new_views = {k: v for k, v in (await self._analyse(fetched)).items() if k not in views}
+            teams.update(fetched)
+            views.update(new_views)
+            self.metrics.matches_fetched.set(len(views))
+            self.metrics.matches_fetched_total.inc(len(new_views))
+            fresh = [
+                WeekResult.from_summary(v.live.summary)
+                for v in new_views.values()
+                if not v.live.stale
+            ]
+            if fresh:
+                await self.subscriptions.save_week_results(fresh, now)
 
         cycle = _Cycle(now=now, teams=teams, views=views)
         gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
