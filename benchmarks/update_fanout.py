@@ -87,13 +87,15 @@ class GloballyLimitedDiscord(FakeDiscord):
 _ANY = re.compile("")
 
 
-def run_fakes(conn: Connection, subscriptions: int, per_guild: int) -> None:
+def run_fakes(conn: Connection, subscriptions: int, per_guild: int, shards: int = 1) -> None:
     logging.basicConfig(level=logging.ERROR)
-    asyncio.run(_serve_fakes(conn, subscriptions, per_guild))
+    asyncio.run(_serve_fakes(conn, subscriptions, per_guild, shards))
 
 
-async def _serve_fakes(conn: Connection, subscriptions: int, per_guild: int) -> None:
-    discord_fake = GloballyLimitedDiscord(GLOBAL_LIMIT, default_timeout=600)
+async def _serve_fakes(conn: Connection, subscriptions: int, per_guild: int, shards: int) -> None:
+    discord_fake = GloballyLimitedDiscord(
+        GLOBAL_LIMIT, default_timeout=600, shard_count=shards, max_concurrency=shards
+    )
     await discord_fake.start()
     gw2_fake = FakeGW2API()
     await gw2_fake.start()
@@ -138,13 +140,16 @@ async def _serve_fakes(conn: Connection, subscriptions: int, per_guild: int) -> 
 
 
 # ------------------------------------------------------------------------------ the bot
-async def run_bot(conn: Connection, data_dir: Path, info: dict[str, Any]) -> list[dict[str, Any]]:
+async def run_bot(
+    conn: Connection, data_dir: Path, info: dict[str, Any], *, shards: int = 1
+) -> list[dict[str, Any]]:
     settings = Settings(
         discord=DiscordSettings(
             token="benchmark-token",
             api_base_url=info["api_base"],
             gateway_url=info["gateway_url"],
             guild_ready_timeout=2.0,
+            shard_count=shards if shards > 1 else None,
         ),
         database=DatabaseSettings(path=data_dir / "bench.sqlite3"),
         security=SecuritySettings(key_encryption_key=generate_key(), leak_guard_enabled=False),
@@ -219,6 +224,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscriptions", type=int, default=2000)
     parser.add_argument("--per-guild", type=int, default=10, help="channels per guild")
+    parser.add_argument("--processes", type=int, default=1, help="bot processes (cluster mode)")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--database-url", default="postgresql://postgres@127.0.0.1:5432/test", help="PostgreSQL"
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     # A delivery that fails says why (one line each; discord.py's own retries stay quiet).
@@ -227,7 +238,9 @@ def main(argv: list[str] | None = None) -> None:
     context = multiprocessing.get_context("fork")
     parent, child = context.Pipe()
     fakes = context.Process(
-        target=run_fakes, args=(child, args.subscriptions, args.per_guild), daemon=True
+        target=run_fakes,
+        args=(child, args.subscriptions, args.per_guild, args.processes),
+        daemon=True,
     )
     fakes.start()
     info = parent.recv()
@@ -237,10 +250,23 @@ def main(argv: list[str] | None = None) -> None:
         f"{len(info['teams'])} teams in {info['matches']} matches; Discord global limit "
         f"{GLOBAL_LIMIT}/s"
     )
+    cluster: list[dict[str, Any]] = []
     with TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        results = asyncio.run(run_bot(parent, Path(tmp), info))
+        # The one-process SQLite row first (the baseline, in the same run), then the cluster.
+        results = asyncio.run(run_bot(parent, Path(tmp), info, shards=args.processes))
         total = time.perf_counter() - started
+    if args.backend == "postgresql":
+        from benchmarks.update_fanout_cluster import run_cluster
+
+        cluster = run_cluster(
+            parent,
+            info,
+            processes=args.processes,
+            database_url=args.database_url,
+            redis_url=args.redis_url,
+            key=generate_key(),
+        )
     parent.send("stop")
     parent.recv()
     fakes.join(timeout=10)
@@ -249,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     for result in results:
         report = result["report"]
         delivered = sum(v for k, v in report.outcomes.items() if k in ("posted", "edited"))
-        print(f"\n== cycle: {result['label']}")
+        print(f"\n== 1 process on SQLite, cycle: {result['label']}")
         print(f"  outcomes: {dict(report.outcomes)}; Discord requests served: {result['served']}")
         print(
             f"  upstream GW2 match requests: {result['gw2']} "
@@ -264,6 +290,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  CPU: {result['cpu']:.1f} s, {per_thousand:.2f} s per 1,000 deliveries")
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"\npeak RSS of the bot process: {peak_kib / 1024:.0f} MiB; whole run {total:.0f} s")
+    if cluster:
+        from benchmarks.update_fanout_cluster import print_cluster
+
+        print_cluster(cluster, n, args.processes, GLOBAL_LIMIT)
 
 
 if __name__ == "__main__":

@@ -31,20 +31,23 @@ from services.keys.vault import ENV_VAR, KEY_FILE_NAME
 from services.matches import MatchService
 from services.mistral_status import MistralProbe
 from services.secrets import SecretRedactor
+from services.shared_state import RedisLink
 
 from . import __version__
 from .client import EXTENSIONS, GW2Bot, Services
 from .config import ConfigError, Settings, load_settings
 from .endpoints import configure_discord_endpoints, restore_discord_endpoints
 from .logging import setup_logging
-from .metrics import BotMetrics, MetricsServer, monitor_event_loop_lag
+from .metrics import DEGRADED, BotMetrics, MetricsServer, monitor_event_loop_lag
 from .sentry import init_sentry
 from .shards import fatal_close_message
+from .shared import open_shared_state
 from .startup import (
     StartupError,
     database_error,
     describe_os_error,
     metrics_port_error,
+    open_postgres_or_exit,
     prepare_database_file,
     remove_generated_key,
 )
@@ -52,10 +55,15 @@ from .storage import Database, MigrationError
 from .storage.alerts import AlertRepository
 from .storage.guilds import GuildSettingsRepository
 from .storage.keys import LinkedKeyStore, stored_ciphertexts
+from .storage.postgres import DATABASE_ERRORS
 from .storage.roles import RoleRuleStore
 from .storage.subscriptions import SubscriptionRepository
 
 log = logging.getLogger(__name__)
+
+# What reading the database may raise on either backend (SQLite, PostgreSQL).
+_STORAGE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, *DATABASE_ERRORS)
+_STORAGE_OR_VALUE_ERRORS: tuple[type[BaseException], ...] = (*_STORAGE_ERRORS, ValueError)
 
 USER_AGENT = f"GW2Optimizer/{__version__} (+https://github.com/gw2optimizer/gw2optimizer)"
 
@@ -88,6 +96,7 @@ class Application:
         self._previous_endpoints: tuple[str, yarl.URL] | None = None
         # The key file this start generated: removed again if start-up fails before any use.
         self.generated_key_file: Path | None = None
+        self.redis: RedisLink | None = None  # cluster mode: the shared Redis (REDIS_URL)
 
     async def start(self) -> None:
         """Open everything and connect to Discord (returns once the connection is under way)."""
@@ -95,13 +104,18 @@ class Application:
         self._previous_endpoints = configure_discord_endpoints(
             str(settings.discord.api_base_url), str(settings.discord.gateway_url)
         )
-        prepare_database_file(settings.database.path)
-        try:
-            db = await Database.open(settings.database.path)
-        except MigrationError as error:
-            raise StartupError(str(error)) from error
-        except (sqlite3.Error, OSError) as error:
-            raise database_error(settings.database.path, error) from None
+        target = settings.database.target()
+        if target.backend == "postgresql":
+            db = await open_postgres_or_exit(target)
+        else:
+            assert target.path is not None
+            prepare_database_file(target.path)
+            try:
+                db = await Database.open(target.path)
+            except MigrationError as error:
+                raise StartupError(str(error)) from error
+            except (sqlite3.Error, OSError) as error:
+                raise database_error(target.path, error) from None
         db.query_seconds = self.metrics.db_query_seconds
         try:
             vault = await self._open_vault(db)
@@ -111,6 +125,8 @@ class Application:
         http = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
         keys = LinkedKeyStore(db, vault)
         key_metrics = KeyMetrics(self.registry)  # shared with the key cogs via metric_set
+        shared = open_shared_state(settings, self.clock, self.registry)
+        self.redis = shared.link if shared is not None else None
         gw2 = GW2Client(
             http,
             base_url=str(settings.gw2.base_url),
@@ -118,6 +134,8 @@ class Application:
             metrics=GW2Metrics(self.registry),
             auth_transport=settings.gw2.auth_transport,
             user_agent=USER_AGENT,
+            rate_limiter=shared.gw2_limiter if shared is not None else None,
+            shared=shared.responses if shared is not None else None,
         )
         self._services = Services(
             settings=settings,
@@ -138,6 +156,8 @@ class Application:
             mistral=None,
             _metric_sets={KeyMetrics: key_metrics},
         )
+        if shared is not None:
+            self._services.discord_pacer = shared.discord_pacer
         mistral = settings.mistral
         self._services.mistral = make_mistral_composer(
             api_key=mistral.api_key.get_secret_value() if mistral.api_key else None,
@@ -186,7 +206,7 @@ class Application:
         data_dir = self.settings.database.data_dir
         try:
             ciphertexts = await stored_ciphertexts(db)
-        except (sqlite3.Error, OSError) as error:
+        except _STORAGE_ERRORS as error:
             raise database_error(self.settings.database.path, error) from None
         if material is None and ciphertexts and not (data_dir / KEY_FILE_NAME).exists():
             # Generating a fresh key now would sit a second, different key next to data
@@ -248,6 +268,8 @@ class Application:
             problems["database"] = "not answering"
         elif (write_problem := await self._services.db.write_problem()) is not None:
             problems["database"] = f"cannot write: {write_problem}"
+        if self.redis is not None and (self.redis.reason or not await self.redis.ping()):
+            problems[DEGRADED + "redis"] = self.redis.reason or "not answering"
         return problems
 
     def _gateway_readiness(self) -> dict[str, str]:
@@ -286,6 +308,8 @@ class Application:
                 await self._services.mistral_probe.aclose()
             await self._services.gw2.aclose()
             await self._services.http.close()
+            if self.redis is not None:
+                await self.redis.aclose()
             if failed and self.generated_key_file is not None:
                 await self._discard_unused_key(self._services.db, self.generated_key_file)
             await self._services.db.close()
@@ -296,7 +320,7 @@ class Application:
     async def _discard_unused_key(self, db: Database, key_file: Path) -> None:
         try:
             linked = len(await stored_ciphertexts(db))
-        except (sqlite3.Error, OSError, ValueError):
+        except _STORAGE_OR_VALUE_ERRORS:
             return  # cannot tell whether the key is in use: keep it
         if linked == 0:
             remove_generated_key(key_file)

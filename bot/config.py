@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AnyHttpUrl,
@@ -21,6 +22,9 @@ from pydantic import (
     field_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from .storage.urls import DatabaseTarget
 
 README_CONFIG_SECTION = "README.md#configuration"
 
@@ -101,11 +105,62 @@ class DatabaseSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="DATABASE_")
 
     path: Path = Path("data/gw2optimizer.sqlite3")
+    # Unset or sqlite:///path = SQLite (DATABASE_PATH is the older spelling of the same);
+    # postgresql://user:password@host:5432/db = PostgreSQL (cluster mode). A secret: never logged.
+    url: SecretStr | None = None
+    # Cluster mode: how long a process's claim on scheduled work lasts; a process that dies holds
+    # its claims this long before another takes them over.
+    lease_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _empty_url_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from .storage.urls import parse_database_url
+
+            # Raises with the password masked.
+            parse_database_url(value.get_secret_value(), Path("."))
+        return value
+
+    def target(self) -> DatabaseTarget:
+        """Which backend and where: SQLite at ``path`` unless ``url`` says otherwise."""
+        from .storage.urls import parse_database_url
+
+        return parse_database_url(self.url.get_secret_value() if self.url else None, self.path)
 
     @property
     def data_dir(self) -> Path:
         """Where the database and the generated encryption key live."""
-        return self.path.parent
+        target = self.target()
+        return target.path.parent if target.path is not None else self.path.parent
+
+
+class RedisSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="REDIS_")
+
+    # Cluster mode: redis://[:password@]host:6379/0 shares the Discord and GW2 rate limits and
+    # the GW2 answers between processes. Unset: each process keeps its own (one process).
+    url: SecretStr | None = None
+    prefix: str = Field(default="gw2opt:", min_length=1, max_length=64)
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _empty_url_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
 
 
 class SecuritySettings(_Section):
@@ -211,6 +266,7 @@ class Settings:
         metrics: MetricsSettings | None = None,
         sentry: SentrySettings | None = None,
         logging: LoggingSettings | None = None,
+        redis: RedisSettings | None = None,
     ) -> None:
         self.discord = discord or DiscordSettings()
         self.database = database or DatabaseSettings()
@@ -220,6 +276,7 @@ class Settings:
         self.metrics = metrics or MetricsSettings()
         self.sentry = sentry or SentrySettings()
         self.logging = logging or LoggingSettings()
+        self.redis = redis or RedisSettings()
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for the log and Sentry redactors."""
@@ -229,7 +286,15 @@ class Settings:
             self.mistral.api_key,
             self.sentry.dsn,
         ]
-        return [v.get_secret_value() for v in values if v is not None]
+        found = [v.get_secret_value() for v in values if v is not None]
+        # Connection URLs: the whole URL and its password alone (drivers may quote either).
+        for url in (self.database.url, self.redis.url):
+            if url is not None:
+                found.append(url.get_secret_value())
+                password = urlsplit(url.get_secret_value()).password
+                if password:
+                    found.append(password)
+        return found
 
 
 class ConfigError(Exception):
@@ -239,6 +304,7 @@ class ConfigError(Exception):
 _SECTIONS: dict[str, tuple[type[_Section], str]] = {
     "discord": (DiscordSettings, "DISCORD_"),
     "database": (DatabaseSettings, "DATABASE_"),
+    "redis": (RedisSettings, "REDIS_"),
     "security": (SecuritySettings, ""),
     "gw2": (GW2Settings, "GW2_API_"),
     "mistral": (MistralSettings, "MISTRAL_"),

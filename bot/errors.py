@@ -19,6 +19,8 @@ from discord import app_commands
 from services.errors import UserFacingError
 from services.i18n import N_, tr
 
+from .storage.database import DatabaseUnavailableError as DATABASE_UNAVAILABLE
+
 log = logging.getLogger(__name__)
 
 _PERMISSION_NAMES = {
@@ -114,6 +116,13 @@ def explain(error: BaseException, locale: str = "en") -> ErrorAnswer:
     if isinstance(error, app_commands.CheckFailure):
         return ErrorAnswer(tr(locale, "You can't use this command here."), expected=True)
     reference = uuid.uuid4().hex[:8].upper()
+    if isinstance(getattr(error, "original", error), DATABASE_UNAVAILABLE):
+        # Cluster mode: PostgreSQL is lost for now (logged and counted like any fault).
+        return ErrorAnswer(
+            "The bot's database is temporarily unavailable: try again in a minute.",
+            expected=False,
+            reference=reference,
+        )
     return ErrorAnswer(
         tr(
             locale,

@@ -23,7 +23,7 @@ from services.keys import KeyVault, KeyVaultError, generate_key
 from services.keys.vault import ENV_VAR, KEY_FILE_NAME
 
 from .config import ConfigError, Settings, load_settings
-from .storage import Database, MigrationError
+from .storage import MigrationError, open_database
 from .storage.keys import LinkedKeyStore
 
 
@@ -55,9 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def rotate(settings: Settings) -> tuple[int, int]:
     """Re-encrypt every row with the first configured key: (re-encrypted, already current)."""
-    if not settings.database.path.exists():
+    target = settings.database.target()
+    if target.path is not None and not target.path.exists():
         raise KeyVaultError(
-            f"There is no database at {settings.database.path}: set DATABASE_PATH to the bot's."
+            f"There is no database at {target.path}: set DATABASE_PATH to the bot's."
         )
     material = settings.security.key_encryption_key
     key_file = settings.database.data_dir / KEY_FILE_NAME
@@ -70,7 +71,7 @@ async def rotate(settings: Settings) -> tuple[int, int]:
     loaded = KeyVault.from_config(
         material.get_secret_value() if material else None, settings.database.data_dir
     )
-    db = await Database.open(settings.database.path)
+    db = await open_database(target)  # SQLite or PostgreSQL (DATABASE_URL)
     try:
         return await LinkedKeyStore(db, loaded.vault).rotate_encryption()
     finally:

@@ -22,6 +22,7 @@ from prometheus_client.process_collector import ProcessCollector
 
 from services.i18n import MissingTranslationsCollector
 
+DEGRADED = "degraded."  # readiness reasons with this prefix do not fail /readyz
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -153,9 +154,11 @@ class MetricsServer:
         except Exception:  # a readiness probe must answer, whatever broke
             log.exception("Readiness check failed")
             problems = {"readiness": "check failed"}
-        body = {"status": "ready" if not problems else "not ready", "reasons": problems}
+        # "degraded.*" reasons are reported but do not fail readiness (a local fallback serves).
+        failing = {k: v for k, v in problems.items() if not k.startswith(DEGRADED)}
+        body = {"status": "ready" if not failing else "not ready", "reasons": problems}
         return web.Response(
-            status=200 if not problems else 503,
+            status=200 if not failing else 503,
             text=json.dumps(body),
             content_type="application/json",
         )

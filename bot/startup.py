@@ -15,6 +15,9 @@ import os
 import sqlite3
 import stat
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from .storage import Database, DatabaseTarget, MigrationError, mask_url
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,26 @@ def prepare_database_file(path: Path) -> None:
                     stat.S_IMODE(target.stat().st_mode),
                     DATA_DIR_MODE if target == folder else DATA_FILE_MODE,
                 )
+
+
+async def open_postgres_or_exit(target: DatabaseTarget) -> Database:
+    """Connect to PostgreSQL; unreachable or refused = one line naming DATABASE_URL (masked)."""
+    from .storage.postgres import DATABASE_ERRORS, PostgresDatabase
+
+    assert target.url is not None
+    try:
+        return await PostgresDatabase.connect(target.url)
+    except MigrationError as error:
+        raise StartupError(mask_url(str(error))) from None
+    except DATABASE_ERRORS as error:
+        cause = mask_url(str(error) or type(error).__name__)
+        password = urlsplit(target.url).password
+        if password:  # never echo the password, whatever the driver put in its message
+            cause = cause.replace(password, "***")
+        raise StartupError(
+            f"Cannot connect to the database DATABASE_URL={target.masked} ({cause}): check that "
+            "PostgreSQL is running and reachable, and the user, password and database name."
+        ) from None
 
 
 def database_error(path: Path, error: BaseException) -> StartupError:

@@ -22,6 +22,7 @@ from discord.ext import commands
 from bot.errors import permission_names
 from bot.sentry import capture_exception
 from bot.storage.alerts import EVENTS_KEPT_HOURS, AlertLimitError
+from bot.storage.leases import JobLeases, new_owner
 from bot.tracing import cycle_transaction
 from cogs.alerts_poller import AlertPoller, PollReport
 from cogs.alerts_render import SCOPE_WORDS, render_alert_list
@@ -53,6 +54,9 @@ MAP_WORDS = {
 manage_server = app_commands.checks.has_permissions(manage_guild=True)
 
 
+ALERTS_JOB = "alerts"  # the job lease one cluster process holds to poll
+
+
 @app_commands.guild_only()
 class Alerts(commands.GroupCog, group_name="alerts"):
     """Live WvW alerts in a channel (Manage Server)."""
@@ -66,6 +70,11 @@ class Alerts(commands.GroupCog, group_name="alerts"):
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._polls = 0
+        # Cluster mode: one process polls at a time (the holder of the "alerts" job lease, which
+        # it renews every poll); another takes over once a holder that died lets it run out.
+        self.leases = JobLeases(bot.services.db)
+        self._owner = new_owner("alerts")
+        self._lease = timedelta(seconds=bot.services.settings.database.lease_seconds)
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -208,6 +217,10 @@ class Alerts(commands.GroupCog, group_name="alerts"):
 
     async def poll(self) -> PollReport:
         """One poll now (tests and the benchmark drive it; the loop calls it on its own)."""
+        now = self.bot.services.clock.now()
+        lease_until = now + max(self._lease, timedelta(seconds=3 * self.poll_seconds))
+        if not await self.leases.acquire(ALERTS_JOB, self._owner, now, lease_until):
+            return PollReport(0, 0, 0, {}, 0.0)  # another process polls
         report = await self.poller.poll()
         self._polls += 1
         if self._polls % PURGE_EVERY_POLLS == 0:

@@ -10,12 +10,14 @@ import asyncio
 import contextlib
 import logging
 import random
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import discord
 from discord.ext import commands
 
 from bot.storage.keys import LinkedKey
+from bot.storage.leases import JobLeases, new_owner
 from bot.tracing import cycle_transaction
 from services.keys import CycleDecision
 
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 REVALIDATION_INTERVAL_S = 6 * 3600.0
 REVALIDATION_JITTER = 0.1  # ±10 % so restarts and several processes spread out
+REVALIDATION_JOB = "key_revalidation"  # the job lease one cluster process holds
 
 
 class KeyRevalidation(commands.Cog):
@@ -44,6 +47,8 @@ class KeyRevalidation(commands.Cog):
         self.revalidation_interval_s = revalidation_interval_s
         self._rng = rng or random.Random()
         self._revalidation_task: asyncio.Task[None] | None = None
+        self._leases = JobLeases(bot.services.db)
+        self._owner = new_owner("key_revalidation")
 
     async def cog_load(self) -> None:
         self._revalidation_task = asyncio.create_task(
@@ -76,16 +81,26 @@ class KeyRevalidation(commands.Cog):
 
     async def _revalidation_loop(self) -> None:
         await self.bot.wait_until_ready()
-        if not self.bot.runs_user_jobs:
-            return  # keys belong to users, not guilds: the process with shard 0 checks them
         while not self.bot.is_closed():
             await self._pause(self.next_revalidation_delay())
             try:
+                if not await self._hold_the_job():
+                    continue  # another process of the cluster revalidates the keys
                 with cycle_transaction("key revalidation"):
                     await self.revalidate_all()
             except Exception:
                 log.exception("Key revalidation cycle failed")
                 self.bot.services.metrics.errors.labels(where="key_revalidation").inc()
+
+    async def _hold_the_job(self) -> bool:
+        """Take or renew the cluster-wide lease on revalidation (keys belong to users, not guilds).
+
+        It lasts 1.5 intervals and is not released: the holder renews it each cycle, so the other
+        processes' attempts fail while it lives and succeed after it died.
+        """
+        now = self.bot.services.clock.now()
+        until = now + timedelta(seconds=self.revalidation_interval_s * 1.5)
+        return await self._leases.acquire(REVALIDATION_JOB, self._owner, now, until)
 
     async def _tell_key_invalid(self, linked: LinkedKey) -> None:
         try:

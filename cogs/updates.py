@@ -43,6 +43,8 @@ from discord.ext import commands
 
 from bot.errors import permission_names
 from bot.sentry import capture_exception
+from bot.storage.database import DatabaseUnavailableError
+from bot.storage.leases import new_owner
 from bot.storage.subscriptions import Delivered, Subscription, SubscriptionRepository
 from bot.tracing import cycle_transaction
 from cogs.common.checks import PERMISSIONS_EDIT, PERMISSIONS_POST, missing_channel_permissions
@@ -84,6 +86,10 @@ MIN_SLEEP = 1.0
 MAX_SLEEP = 300.0
 DELIVERY_CONCURRENCY = 32
 DELIVERY_TIMEOUT = 120.0  # real seconds for one channel, 429 waits included
+# Due subscriptions claimed at a time: at Discord's 50 requests/s a batch takes about 5 s, well
+# inside a lease.
+CLAIM_BATCH = 250
+DATABASE_RETRY = 5.0  # seconds between cycles while the database does not answer
 
 Outcome = Literal[
     "posted", "edited", "unchanged", "stale_note", "no_match", "disabled", "unsubscribed", "error"
@@ -139,6 +145,9 @@ class Updates(commands.Cog):
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last_purge: datetime | None = None
+        # Claims on due subscriptions (cluster mode): who this loop is and how long a claim lasts.
+        self._owner = new_owner("updates")
+        self.lease = timedelta(seconds=bot.services.settings.database.lease_seconds)
 
     async def cog_load(self) -> None:
         self._task = asyncio.create_task(self._run(), name="match-update-loop")
@@ -171,6 +180,11 @@ class Updates(commands.Cog):
                 with cycle_transaction("match updates"):
                     await self.run_cycle()
                 delay = await self._seconds_until_next_due()
+            except DatabaseUnavailableError as error:
+                # PostgreSQL lost: nothing was claimed or recorded; look again soon.
+                log.warning("Match update cycle paused: %s", error)
+                self.metrics.cycles.labels(outcome="error").inc()
+                delay = DATABASE_RETRY
             except Exception as error:
                 self._loop_failed(error)
             await self._sleep(delay)
@@ -202,44 +216,55 @@ class Updates(commands.Cog):
     # One cycle -------------------------------------------------------------------------------
 
     async def run_cycle(self) -> CycleReport:
-        """Serve every due subscription once. Safe to call at any time (cycles never overlap)."""
+        """Serve every due subscription once. Safe to call at any time (cycles never overlap).
+
+        Due subscriptions are claimed in batches as leases (``claim_due``): in a cluster any
+        process may deliver any of them (posting is plain REST), none delivers one another holds,
+        and what a process that died had claimed is taken over once its lease runs out.
+        """
         async with self._cycle_lock:
             started = time.perf_counter()
             now = self.clock.now()
             await self._purge(now)
-            # In a cluster each process serves the guilds on its own shards.
-            due = [s for s in await self.subscriptions.due(now) if self.bot.owns_guild(s.guild_id)]
-            self.metrics.due.set(len(due))
-            if not due:
+            due_total = 0
+            matches = 0
+            outcomes: Counter[str] = Counter()
+            seen: set[int] = set()
+            teams: dict[int, Fetched[Match] | GW2APIError] = {}
+            views: dict[tuple[str, str], MatchView] = {}
+            while True:
+                until = self.clock.now() + self.lease
+                claimed = await self.subscriptions.claim_due(now, self._owner, until, CLAIM_BATCH)
+                # Served ones are rescheduled; one that is still due is not served twice a cycle.
+                due = [s for s in claimed if s.id not in seen]
+                if len(due) < len(claimed):
+                    await self.subscriptions.release(
+                        self._owner, [s.id for s in claimed if s.id in seen]
+                    )
+                if not due:
+                    break
+                seen.update(s.id for s in due)
+                if not due_total:
+                    earliest = min(s.next_due_at or now for s in due)
+                    self.metrics.lag.set(max(0.0, (now - earliest).total_seconds()))
+                due_total += len(due)
+                self.metrics.due.set(due_total)
+                try:
+                    served_matches, served = await self._serve_claimed(due, now, teams, views)
+                finally:
+                    # Served ones are rescheduled by now; others are given back for the next try.
+                    await asyncio.shield(
+                        self.subscriptions.release(self._owner, [s.id for s in due])
+                    )
+                matches = max(matches, served_matches)
+                outcomes.update(served)
+            if not due_total:
+                self.metrics.due.set(0)
                 return CycleReport(0, 0, {}, time.perf_counter() - started)
-            earliest = min(s.next_due_at or now for s in due)
-            self.metrics.lag.set(max(0.0, (now - earliest).total_seconds()))
-
-            teams = await self._fetch_teams(due)
-            views = await self._analyse(teams)
-            self.metrics.matches_fetched.set(len(views))
-            self.metrics.matches_fetched_total.inc(len(views))
-            fresh = [
-                WeekResult.from_summary(v.live.summary) for v in views.values() if not v.live.stale
-            ]
-            if fresh:
-                await self.subscriptions.save_week_results(fresh, now)
-
-            cycle = _Cycle(now=now, teams=teams, views=views)
-            gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
-
-            async def serve(subscription: Subscription) -> Outcome:
-                async with gate:
-                    return await self._serve(subscription, cycle)
-
-            outcomes = await asyncio.gather(*(serve(s) for s in due))
-            if cycle.reschedule:
-                await self.subscriptions.reschedule(cycle.reschedule)
-            await self._tell_admins(cycle.stopped)
             seconds = time.perf_counter() - started
             self.metrics.cycle_seconds.observe(seconds)
             self.metrics.cycles.labels(outcome="ok").inc()
-            report = CycleReport(len(due), len(views), dict(Counter(outcomes)), seconds)
+            report = CycleReport(due_total, matches, dict(outcomes), seconds)
             log.info(
                 "Update cycle: %d due, %d matches, %s in %.2fs",
                 report.due,
@@ -248,6 +273,47 @@ class Updates(commands.Cog):
                 seconds,
             )
             return report
+
+    async def _serve_claimed(
+        self,
+        due: Sequence[Subscription],
+        now: datetime,
+        teams: dict[int, Fetched[Match] | GW2APIError],
+        views: dict[tuple[str, str], MatchView],
+    ) -> tuple[int, list[Outcome]]:
+        """One claimed batch: deliver per channel, with the cycle's match data.
+
+        ``teams`` and ``views`` hold what earlier batches of this cycle fetched: each distinct
+        match is fetched and analysed once per cycle, not once per batch.
+        """
+        missing = [s for s in due if s.team_id not in teams]
+        if missing:
+            fetched = await self._fetch_teams(missing)
+            new_views = {k: v for k, v in (await self._analyse(fetched)).items() if k not in views}
+            teams.update(fetched)
+            views.update(new_views)
+            self.metrics.matches_fetched.set(len(views))
+            self.metrics.matches_fetched_total.inc(len(new_views))
+            fresh = [
+                WeekResult.from_summary(v.live.summary)
+                for v in new_views.values()
+                if not v.live.stale
+            ]
+            if fresh:
+                await self.subscriptions.save_week_results(fresh, now)
+
+        cycle = _Cycle(now=now, teams=teams, views=views)
+        gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+        async def serve(subscription: Subscription) -> Outcome:
+            async with gate:
+                return await self._serve(subscription, cycle)
+
+        outcomes = await asyncio.gather(*(serve(s) for s in due))
+        if cycle.reschedule:
+            await self.subscriptions.reschedule(cycle.reschedule)
+        await self._tell_admins(cycle.stopped)
+        return len(views), list(outcomes)
 
     async def _purge(self, now: datetime) -> None:
         if self._last_purge is not None and now - self._last_purge < PURGE_EVERY:

@@ -22,6 +22,7 @@ _ENV_PREFIXES = (
     "METRICS_",
     "SENTRY_",
     "LOG_",
+    "REDIS_",
 )
 
 
@@ -41,8 +42,15 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database on each backend (PostgreSQL: its own schema, see tests/backends.py)."""
+    if request.param == "postgresql":
+        from tests.backends import postgres_database
+
+        async with postgres_database() as pg:
+            yield pg
+        return
     database = await Database.open(tmp_path / "test.sqlite3")
     try:
         yield database

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
 
 from bot.app import Application
 from bot.client import EXTENSIONS
@@ -58,6 +59,7 @@ def make_settings(
     metrics_port: int = 0,
     encryption_key: str | None = None,
     leak_guard: bool = True,
+    database_url: str | None = None,
     **discord_options: Any,
 ) -> Settings:
     """Settings pointing every endpoint at the fakes, with a temporary database."""
@@ -69,7 +71,9 @@ def make_settings(
             guild_ready_timeout=0.05,
             **discord_options,
         ),
-        database=DatabaseSettings(path=data_dir / "bot.sqlite3"),
+        database=DatabaseSettings(
+            path=data_dir / "bot.sqlite3", url=SecretStr(database_url) if database_url else None
+        ),
         security=SecuritySettings(
             key_encryption_key=encryption_key or generate_key(), leak_guard_enabled=leak_guard
         ),

@@ -1,13 +1,27 @@
-"""Storage: the SQLite connection, the migration runner and small repositories with explicit SQL."""
+"""Storage: SQLite or PostgreSQL behind one ``Database``, migrations and small repositories."""
 
-from .database import Database, StorageWriteError, Transaction, db_time, parse_db_time
+from .backend import open_database
+from .database import (
+    Database,
+    DatabaseUnavailableError,
+    StorageWriteError,
+    Transaction,
+    db_time,
+    parse_db_time,
+)
 from .migrations import MigrationError
+from .urls import DatabaseTarget, DatabaseUrlError, mask_url
 
 __all__ = [
     "Database",
+    "DatabaseTarget",
+    "DatabaseUnavailableError",
+    "DatabaseUrlError",
     "MigrationError",
     "StorageWriteError",
     "Transaction",
     "db_time",
+    "mask_url",
+    "open_database",
     "parse_db_time",
 ]

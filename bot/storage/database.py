@@ -78,8 +78,18 @@ _WRITE_FAILURES = (
 )
 
 
+class DatabaseUnavailableError(Exception):
+    """The database server cannot be reached right now (PostgreSQL lost); ``str()`` is safe."""
+
+
 class Database:
-    """Owns the connection. Create with ``await Database.open(path)``."""
+    """Owns the connection. Create with ``await Database.open(path)``.
+
+    The SQLite backend and the interface every repository uses; ``bot.storage.postgres`` has the
+    PostgreSQL one (``open_database`` picks by ``DATABASE_URL``).
+    """
+
+    backend = "sqlite"
 
     def __init__(
         self, connection: aiosqlite.Connection, path: Path, *, busy_timeout_ms: int = 5000
@@ -89,6 +99,11 @@ class Database:
         self._write_lock = asyncio.Lock()
         self.query_seconds: QueryTimer = None
         self._busy_timeout_ms = busy_timeout_ms
+
+    def skip_locked(self, table: str) -> str:
+        """Row locks for a claim query: none on SQLite (``BEGIN IMMEDIATE`` holds the database)."""
+        del table
+        return ""
 
     @classmethod
     async def open(

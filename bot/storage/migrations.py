@@ -74,6 +74,20 @@ async def migrate(connection: aiosqlite.Connection, migrations: list[Migration])
     ) as cursor:
         applied = {row[0]: (row[1], row[2]) for row in await cursor.fetchall()}
 
+    check_applied(applied, migrations)
+
+    done: list[int] = []
+    for migration in migrations:
+        if migration.version in applied:
+            continue
+        await _apply(connection, migration)
+        done.append(migration.version)
+        log.info("Applied migration %04d_%s", migration.version, migration.name)
+    return done
+
+
+def check_applied(applied: dict[int, tuple[str, str]], migrations: list[Migration]) -> None:
+    """Refuse a database migrated by newer code or with an applied file edited since."""
     known = {m.version: m for m in migrations}
     newer = sorted(v for v in applied if v not in known)
     if newer:
@@ -88,15 +102,6 @@ async def migrate(connection: aiosqlite.Connection, migrations: list[Migration])
                 f"Migration {version:04d}_{name}.sql was changed after it was applied. Applied "
                 "migrations must never be edited: restore the file and add a new migration instead."
             )
-
-    done: list[int] = []
-    for migration in migrations:
-        if migration.version in applied:
-            continue
-        await _apply(connection, migration)
-        done.append(migration.version)
-        log.info("Applied migration %04d_%s", migration.version, migration.name)
-    return done
 
 
 async def _apply(connection: aiosqlite.Connection, migration: Migration) -> None:

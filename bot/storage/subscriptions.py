@@ -159,10 +159,56 @@ class SubscriptionRepository:
         )
         return [_subscription(row) for row in rows]
 
+    async def claim_due(
+        self, now: datetime, owner: str, until: datetime, limit: int
+    ) -> list[Subscription]:
+        """Claim up to ``limit`` due subscriptions no other process holds, until ``until``.
+
+        The rows are locked while claimed (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so processes
+        claiming at once take different rows; SQLite: one writer at a time), earliest first.
+        A claim ends with :meth:`release` or when ``until`` passes (its holder died).
+        """
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT s.id FROM update_subscriptions AS s "  # noqa: S608
+                "LEFT JOIN guild_settings AS g ON g.guild_id = s.guild_id "
+                "WHERE s.enabled = 1 AND s.next_due_at <= ? AND g.left_at IS NULL "
+                "AND (s.lease_until IS NULL OR s.lease_until <= ?) "
+                "ORDER BY s.next_due_at, s.id LIMIT ?" + self.db.skip_locked("s"),
+                (db_time(now), db_time(now), limit),
+            )
+            ids = [row["id"] for row in rows]
+            if not ids:
+                return []
+            marks = ", ".join("?" for _ in ids)
+            await tx.execute(
+                "UPDATE update_subscriptions SET lease_owner = ?, lease_until = ? "  # noqa: S608
+                f"WHERE id IN ({marks})",
+                (owner, db_time(until), *ids),
+            )
+            claimed = await tx.fetchall(
+                f"SELECT {_COLUMNS} FROM update_subscriptions "  # noqa: S608
+                f"WHERE id IN ({marks}) ORDER BY next_due_at, id",
+                tuple(ids),
+            )
+        return [_subscription(row) for row in claimed]
+
+    async def release(self, owner: str, subscription_ids: Iterable[int]) -> None:
+        """End this owner's claims (served or given back)."""
+        await self.db.executemany(
+            "UPDATE update_subscriptions SET lease_owner = NULL, lease_until = NULL "
+            "WHERE id = ? AND lease_owner = ?",
+            [(subscription_id, owner) for subscription_id in subscription_ids],
+        )
+
     async def next_due_at(self) -> datetime | None:
-        """When the earliest enabled subscription is due (``None`` without any)."""
+        """When the earliest enabled subscription is due (``None`` without any).
+
+        A subscription claimed by another process counts from its lease's end.
+        """
         value = await self.db.fetchval(
-            "SELECT MIN(s.next_due_at) FROM update_subscriptions AS s "
+            "SELECT MIN(CASE WHEN s.lease_until > s.next_due_at THEN s.lease_until "
+            "ELSE s.next_due_at END) FROM update_subscriptions AS s "
             "LEFT JOIN guild_settings AS g ON g.guild_id = s.guild_id "
             "WHERE s.enabled = 1 AND g.left_at IS NULL"
         )

@@ -32,6 +32,17 @@ class CacheEntry:
     fetched_mono: float
     expires_mono: float
     discard_mono: float
+    #: The answer's body as received, kept only until it is published for other processes.
+    raw: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SharedAnswer:
+    """A public answer another process of the cluster published (``services.shared_state``)."""
+
+    body: bytes
+    fetched_at: float  # wall time (epoch seconds)
+    expires_at: float
 
 
 class ResponseCache:

@@ -36,9 +36,9 @@ import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import aiohttp
 import yarl
@@ -47,7 +47,7 @@ from pydantic import TypeAdapter, ValidationError
 from services.clock import Clock
 
 from . import models
-from .cache import CacheEntry, CacheKey, ResponseCache, SingleFlight, key_id
+from .cache import CacheEntry, CacheKey, ResponseCache, SharedAnswer, SingleFlight, key_id
 from .errors import (
     BadResponseError,
     EndpointDisabledError,
@@ -59,6 +59,9 @@ from .errors import (
 )
 from .metrics import GW2Metrics
 from .ratelimit import GW2RateLimiter
+
+if TYPE_CHECKING:
+    from services.shared_state import SharedResponses
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +158,7 @@ class GW2Client:
         request_timeout: float = 5.0,
         cache: ResponseCache | None = None,
         policies: Mapping[str, CachePolicy] | None = None,
+        shared: SharedResponses | None = None,
     ) -> None:
         self._session = session
         self._base_url = base_url.rstrip("/")
@@ -172,6 +176,8 @@ class GW2Client:
         self._request_timeout = request_timeout
         self.cache = cache or ResponseCache()
         self._flights = SingleFlight()
+        # Cluster mode (REDIS_URL): public answers shared with the other processes.
+        self.shared = shared
         self._policies = {**FAMILY_POLICIES, **(policies or {})}
         if metrics is not None:
             metrics.precreate(self._policies)
@@ -459,6 +465,78 @@ class GW2Client:
         ckey: CacheKey,
         budget: float | None,
     ) -> CacheEntry:
+        """The upstream fetch, through the other processes' answers first when shared."""
+        shared = self.shared if key is None else None  # a user's answers are never shared
+        if shared is None:
+            return await self._fetch_upstream(family, path, params, adapter, key, kid, ckey, budget)
+        answer = await shared.lookup(ckey)
+        locked = False
+        if answer is None:
+            locked = await shared.try_lock(ckey)
+            if not locked:  # another process is fetching it right now
+                answer = await shared.wait_for(
+                    ckey, self._call_budget if budget is None else budget
+                )
+        if answer is not None:
+            entry = self._from_shared(family, adapter, answer)
+            if entry is not None:
+                self.cache.put(ckey, entry)
+                return entry
+        try:
+            entry = await self._fetch_upstream(
+                family, path, params, adapter, key, kid, ckey, budget
+            )
+            await self._publish(shared, ckey, entry)
+            return entry
+        finally:
+            if locked:
+                await shared.unlock(ckey)
+
+    def _from_shared(
+        self, family: str, adapter: TypeAdapter[T], answer: SharedAnswer
+    ) -> CacheEntry | None:
+        try:
+            value = adapter.validate_json(answer.body)
+        except ValidationError:
+            return None
+        policy = self._policies.get(family, CachePolicy(ttl=60, max_ttl=300))
+        mono = self._clock.monotonic()
+        remaining = max(0.0, answer.expires_at - self._clock.now().timestamp())
+        if self._metrics is not None:
+            self._metrics.cache.labels(family, "shared").inc()
+        return CacheEntry(
+            value=value,
+            fetched_at=datetime.fromtimestamp(answer.fetched_at, UTC),
+            fetched_mono=mono,
+            expires_mono=mono + remaining,
+            discard_mono=mono + max(remaining, policy.stale_for),
+        )
+
+    async def _publish(self, shared: SharedResponses, ckey: CacheKey, entry: CacheEntry) -> None:
+        raw, entry.raw = entry.raw, None
+        if raw is None:
+            return
+        fetched = entry.fetched_at.timestamp()
+        answer = SharedAnswer(raw, fetched, fetched + entry.expires_mono - entry.fetched_mono)
+        keys = [ckey]
+        if isinstance(entry.value, models.Match):  # one match answers for each of its teams
+            match = entry.value
+            keys += [("/v2/wvw/matches", (("id", match.id),), None)]
+            keys += [("/v2/wvw/matches", (("world", str(t)),), None) for t in match.team_ids()]
+        for shared_key in dict.fromkeys(keys):
+            await shared.publish(shared_key, answer)
+
+    async def _fetch_upstream(
+        self,
+        family: str,
+        path: str,
+        params: Mapping[str, str],
+        adapter: TypeAdapter[T],
+        key: str | None,
+        kid: str | None,
+        ckey: CacheKey,
+        budget: float | None,
+    ) -> CacheEntry:
         deadline = self._clock.monotonic() + (self._call_budget if budget is None else budget)
         url = self._url(path, params, key)
         headers = {"User-Agent": self._user_agent, "Accept": "application/json"}
@@ -546,7 +624,9 @@ class GW2Client:
                     BadResponseError(family=family, status=status), retryable=broken_json
                 )
             self._count(family, "ok")
-            return self._entry(family, value, response_headers)
+            entry = self._entry(family, value, response_headers)
+            entry.raw = body if self.shared is not None else None
+            return entry
 
         text = _error_text(body)
         retry_after = _retry_after(response_headers.get("Retry-After"), self._clock.now())

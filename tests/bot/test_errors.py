@@ -75,3 +75,11 @@ def test_an_expired_interaction_is_expected_not_a_defect() -> None:
     assert explain(_invoke_error(invalid)).expected
     assert explain(_invoke_error(invalid)).reference is None
     assert not explain(_invoke_error(other)).expected
+
+
+def test_a_lost_database_is_temporarily_unavailable() -> None:
+    from bot.storage import DatabaseUnavailableError
+
+    answer = explain(_invoke_error(DatabaseUnavailableError("PostgreSQL is not answering")))
+    assert answer.message.startswith("The bot's database is temporarily unavailable")
+    assert answer.reference is not None

@@ -128,7 +128,8 @@ async def test_reads_never_see_a_write_in_progress(db: Database) -> None:
     await started.wait()
     reader = asyncio.create_task(db.fetchval("SELECT count(*) FROM guild_settings"))
     await asyncio.sleep(0.05)
-    assert not reader.done()  # it waits for the transaction instead of reading its insert
+    if db.backend == "sqlite":  # one shared connection: the read waits for the transaction
+        assert not reader.done()
     release.set()
     with pytest.raises(RuntimeError):
         await writer
@@ -152,4 +153,6 @@ async def test_a_writer_cancelled_while_beginning_leaves_no_transaction_open(
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await db.execute("DELETE FROM guild_settings")  # fails if a transaction was left open
-    assert not db.connection.in_transaction
+    if db.backend == "sqlite":
+        assert not db.connection.in_transaction
+    assert await db.fetchval("SELECT count(*) FROM guild_settings") == 0

@@ -386,14 +386,15 @@ async def test_a_channel_turned_off_during_a_cycle_gets_nothing_more(world: Worl
         await world.discord.wait_for_message(world.channel)
         await updates(app).run_cycle()
         cog = updates(app)
-        due = cog.subscriptions.due
+        claim = cog.subscriptions.claim_due
 
-        async def turned_off_while_fetching(now: datetime) -> list[Any]:
-            found = await due(now)
-            await cog.subscriptions.unsubscribe(world.guild.id, world.channel.id)
+        async def turned_off_while_fetching(now: datetime, *args: Any) -> list[Any]:
+            found = await claim(now, *args)
+            if found:
+                await cog.subscriptions.unsubscribe(world.guild.id, world.channel.id)
             return found
 
-        cog.subscriptions.due = turned_off_while_fetching  # type: ignore[method-assign]
+        cog.subscriptions.claim_due = turned_off_while_fetching  # type: ignore[method-assign]
         change_the_match(world)
         await next_slot(world, app)
         assert len(posts(world)) == 1
@@ -435,16 +436,16 @@ async def test_a_crashing_cycle_is_counted_and_the_loop_goes_on(
     async with bot(world) as app:
         cog = updates(app)
         calls = 0
-        original = cog.subscriptions.due
+        original = cog.subscriptions.claim_due
 
-        async def broken_once(now: object) -> object:
+        async def broken_once(*args: Any) -> object:
             nonlocal calls
             calls += 1
             if calls == 1:
                 raise RuntimeError("database hiccup")
-            return await original(now)  # type: ignore[arg-type]
+            return await original(*args)
 
-        monkeypatch.setattr(cog.subscriptions, "due", broken_once)
+        monkeypatch.setattr(cog.subscriptions, "claim_due", broken_once)
         await subscribe(world)  # wakes the loop: the first cycle fails
         await world.discord.wait_until(
             lambda: cog.metrics.cycles.labels(outcome="error")._value.get() == 1, "a failed cycle"
@@ -498,6 +499,8 @@ async def test_due_subscriptions_share_one_fetch_per_match(world: World) -> None
         await updates(app).run_cycle()
         world.gw2.reset_counters()
         change_the_match(world)
+        # The loop asleep (not between two cycles of its own), so this cycle is the one that serves.
+        await world.discord.wait_until(lambda: world.clock.sleepers > 0, "the loop to sleep")
         world.clock.advance(15 * 60)
         report = await updates(app).run_cycle()
         assert world.gw2.count(MATCHES) == 1
