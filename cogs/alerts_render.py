@@ -14,15 +14,21 @@ from datetime import datetime, timedelta
 import discord
 
 from bot.storage.alerts import AlertSubscription
-from cogs.common.formatting import COLOUR_MARKS, MAP_NAMES, MAP_SHORT_NAMES, format_duration
+from cogs.common.formatting import (
+    COLOUR_MARKS,
+    MAP_SHORT_NAMES,
+    format_duration,
+    map_name,
+)
 from cogs.wvw_render import match_title, objective_type_name
 from services.alerts import AlertEvent, AlertFilter, held_for, pings_role
+from services.i18n import N_, tr
 from services.teams import team_name
 from services.updates import stale_since_text
 
 MESSAGE_LIMIT = 2000
 ALERTS_COLOUR = discord.Colour(0xB4232B)
-SCOPE_WORDS = {"ours": "our objectives", "match": "the whole match"}
+SCOPE_WORDS = {"ours": N_("our objectives"), "match": N_("the whole match")}
 OWNER_COLOUR = {"Red": "red", "Blue": "blue", "Green": "green"}
 
 
@@ -149,27 +155,49 @@ def admin_dm(guild_name: str, channel_label: str, reason: str) -> str:
 
 
 def render_alert_list(
-    subscriptions: Sequence[AlertSubscription], *, guild_name: str, limit: int
+    subscriptions: Sequence[AlertSubscription],
+    *,
+    guild_name: str,
+    limit: int,
+    locale: str = "en",
 ) -> discord.Embed:
     """``/alerts show``: every alert subscription of the server and its filters."""
-    embed = discord.Embed(title=f"WvW alerts — {guild_name}"[:256], colour=ALERTS_COLOUR)
+    title = tr(locale, "WvW alerts — {server}", server=guild_name)
+    embed = discord.Embed(title=title[:256], colour=ALERTS_COLOUR)
     if not subscriptions:
-        embed.description = "No alerts yet. Add one with `/alerts set`."
+        embed.description = tr(locale, "No alerts yet. Add one with `/alerts set`.")
         return embed
-    embed.description = f"{len(subscriptions)} of {limit} alert subscriptions."
+    embed.description = tr(
+        locale, "{count} of {limit} alert subscriptions.", count=len(subscriptions), limit=limit
+    )
     for subscription in subscriptions[:25]:
-        name = team_name(subscription.team_id) or f"team {subscription.team_id}"
+        name = team_name(subscription.team_id) or tr(locale, "team {id}", id=subscription.team_id)
+        types = ", ".join(
+            sorted(objective_type_name(t, locale=locale) for t in subscription.objective_types)
+        )
+        maps = ", ".join(map_name(m, locale) for m in sorted(subscription.map_types))
+        reminders = tr(locale, "on") if subscription.reminders else tr(locale, "off")
         lines = [
-            f"In <#{subscription.channel_id}> · {SCOPE_WORDS[subscription.scope]}",
-            "Types: " + ", ".join(sorted(subscription.objective_types)),
-            "Maps: " + ", ".join(MAP_NAMES.get(m, m) for m in sorted(subscription.map_types)),
-            f"Reminders: {'on' if subscription.reminders else 'off'}"
-            + (f" · pings <@&{subscription.role_id}>" if subscription.role_id else ""),
+            tr(
+                locale,
+                "In {channel} · {scope}",
+                channel=f"<#{subscription.channel_id}>",
+                scope=tr(locale, SCOPE_WORDS[subscription.scope]),
+            ),
+            tr(locale, "Types: {types}", types=types),
+            tr(locale, "Maps: {maps}", maps=maps),
+            tr(locale, "Reminders: {state}", state=reminders)
+            + (
+                " · " + tr(locale, "pings {role}", role=f"<@&{subscription.role_id}>")
+                if subscription.role_id
+                else ""
+            ),
         ]
         if not subscription.enabled:
-            lines.append(f"**Stopped:** {subscription.last_error or 'unknown reason'}")
+            reason = subscription.last_error or tr(locale, "unknown reason")
+            lines.append(tr(locale, "**Stopped:** {reason}", reason=reason))
         elif subscription.paused_since is not None:
-            lines.append("Paused: the GW2 API is not answering.")
+            lines.append(tr(locale, "Paused: the GW2 API is not answering."))
         embed.add_field(name=name[:256], value="\n".join(lines)[:1024], inline=False)
     return embed
 
