@@ -7,11 +7,21 @@ translation leaks into them.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from services.clock import ManualClock
+from tests.cogs.test_alerts_loop import (
+    GUILD_ID,
+    World,
+    baseline,
+    bot,
+    next_poll,
+    posts,
+    world,  # noqa: F401 (the fixture)
+)
 from tests.cogs.test_i18n_e2e import visible_text
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.gw2_api import FakeGW2API
@@ -93,3 +103,43 @@ async def test_alerts_commands_answer_in_the_admins_language(tmp_path: Path, loc
     assert expected["again"] in again
     for text in (done, shown, bad, off, again):
         assert english_leaks(text) == [], text
+
+
+POSTS = {
+    "fr": {
+        "title": "Alertes McM",
+        "lost": "perdu face à",
+        "after": "après 1h 30m",
+        "tier": "Niveau",
+    },
+    "de": {"title": "WvW-Alarme", "lost": "verloren", "after": "nach 1h 30m", "tier": "Stufe"},
+}
+POST_ENGLISH_WORDS = ("WvW alerts", "lost to", "after", "taken from", "claimed by", "reached tier")
+
+
+@pytest.mark.parametrize("locale", ["fr", "de"])
+async def test_alert_posts_speak_the_servers_language(world: World, locale: str) -> None:  # noqa: F811
+    world.guild.preferred_locale = locale
+    keep = world.ours("Keep")
+    keep.last_flipped = world.clock.now() - timedelta(minutes=90)
+    tower = world.ours("Tower")
+    async with bot(world) as app:
+        await baseline(world, app)
+        world.match.flip(keep.id, world.enemy())
+        await next_poll(world, app)
+        tower.claimed_by = GUILD_ID
+        tower.yaks_delivered = 60
+        await next_poll(world, app)
+    expected = POSTS[locale]
+    flip, claim = (m.content or "" for m in posts(world))
+    assert expected["title"] in flip
+    assert expected["tier"] in flip  # the match title: "EU/NA Niveau|Stufe n"
+    assert expected["lost"] in flip
+    assert expected["after"] in flip
+    assert {"fr": "revendiqué par **Night Watch**", "de": "beansprucht von **Night Watch**"}[
+        locale
+    ] in claim
+    assert {"fr": "a atteint le niveau 2", "de": "hat Stufe 2 erreicht"}[locale] in claim
+    for text in (flip, claim):
+        leaks = [w for w in POST_ENGLISH_WORDS if re.search(rf"\b{re.escape(w)}\b", text)]
+        assert leaks == [], text
