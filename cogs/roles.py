@@ -121,7 +121,7 @@ class Roles(commands.GroupCog, group_name="roles"):
         new = RoleRule(0, role.id, kind, rule_value, label, requires.id if requires else None)
         problem = check_new_rule(existing, new)
         if problem is not None:
-            raise UserFacingError(problem)
+            raise UserFacingError(problem.id, **problem.params)
         rule = await self.store.add_rule(
             guild.id, new, created_by=interaction.user.id, now=self.bot.services.clock.now()
         )

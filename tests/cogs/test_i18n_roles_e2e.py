@@ -33,6 +33,7 @@ ENGLISH_WORDS = (
     "Removed",
     "Members keep",
     "can't give or take",
+    "already exists",
 )
 EXPECTED = {
     "fr": {
@@ -44,6 +45,7 @@ EXPECTED = {
         "options": "Suffixe de pseudo : **activé**",
         "remove": "Les membres gardent le rôle",
         "hierarchy": "Je ne peux ni donner ni retirer",
+        "duplicate": "Cette règle existe déjà",
     },
     "de": {
         "add": "Ich synchronisiere jetzt",
@@ -54,6 +56,7 @@ EXPECTED = {
         "options": "Spitznamen-Zusatz: **an**",
         "remove": "Die Mitglieder behalten die Rolle",
         "hierarchy": "weder vergeben noch entziehen",
+        "duplicate": "Diese Regel gibt es schon",
     },
 }
 
@@ -75,6 +78,9 @@ async def test_roles_commands_answer_in_the_admins_language(tmp_path: Path, loca
 
         answers = {
             "add": await ask(
+                "roles add", {"role": w.vigil_role, "condition": "wvw_guild", "value": VIGIL}
+            ),
+            "duplicate": await ask(
                 "roles add", {"role": w.vigil_role, "condition": "wvw_guild", "value": VIGIL}
             ),
             "show": await ask("roles show"),
