@@ -140,30 +140,42 @@ def checklist_embed(check: KeyCheck, *, linked: bool, locale: str = "en") -> dis
     return embed
 
 
-def key_info_embed(keys: Sequence[LinkedKey]) -> discord.Embed:
+def key_info_embed(keys: Sequence[LinkedKey], locale: str = "en") -> discord.Embed:
     """``/key info``: every linked account, the active one first."""
-    embed = discord.Embed(title="Your linked GW2 accounts", colour=EMBED_COLOUR)
+    embed = discord.Embed(title=tr(locale, "Your linked GW2 accounts"), colour=EMBED_COLOUR)
     for linked in keys[:MAX_KEYS_SHOWN]:
         key_name = plain(linked.key_name, limit=60)
+        masked = f"`{linked.masked}`"
+        permissions = ", ".join(f"`{p}`" for p in linked.permissions) or tr(locale, "none")
         lines = [
-            f"Key: `{linked.masked}`" + (f" named “{key_name}”" if key_name else ""),
-            "Permissions: " + (", ".join(f"`{p}`" for p in linked.permissions) or "none"),
-            f"Linked {_when(linked.added_at)} · last validated {_when(linked.validated_at)}",
+            tr(locale, "Key: {key} named “{name}”", key=masked, name=key_name)
+            if key_name
+            else tr(locale, "Key: {key}", key=masked),
+            tr(locale, "Permissions: {permissions}", permissions=permissions),
+            tr(
+                locale,
+                "Linked {linked} · last validated {validated}",
+                linked=_when(linked.added_at, locale),
+                validated=_when(linked.validated_at, locale),
+            ),
         ]
         if linked.ownership_verified:
-            lines.append("✅ Verified owner")
+            lines.append("✅ " + tr(locale, "Verified owner"))
         if not linked.valid:
-            lines.append("⚠️ ArenaNet rejects this key: link a new one with /key add.")
-        marker = " (active)" if linked.is_active else ""
+            lines.append(
+                "⚠️ " + tr(locale, "ArenaNet rejects this key: link a new one with /key add.")
+            )
+        marker = " " + tr(locale, "(active)") if linked.is_active else ""
         embed.add_field(
             name=f"{plain(linked.account_name, limit=200)}{marker}",
             value="\n".join(lines),
             inline=False,
         )
     if len(keys) > MAX_KEYS_SHOWN:
-        embed.set_footer(text=f"…and {len(keys) - MAX_KEYS_SHOWN} more.")
+        more = len(keys) - MAX_KEYS_SHOWN
+        embed.set_footer(text=tr(locale, "…and {count} more.", count=more))
     else:
-        embed.set_footer(text="Switch with /key switch · remove with /key remove")
+        embed.set_footer(text=tr(locale, "Switch with /key switch · remove with /key remove"))
     return embed
 
 
@@ -332,11 +344,11 @@ def _field(value: str | None, missing_permission: str | None, locale: str = "en"
     return plain(value) if value else tr(locale, "unknown")
 
 
-def _when(stamp: str) -> str:
+def _when(stamp: str, locale: str = "en") -> str:
     try:
         moment = datetime.fromisoformat(stamp)
     except ValueError:
-        return "at an unknown time"
+        return tr(locale, "at an unknown time")
     return discord.utils.format_dt(moment, "R")
 
 

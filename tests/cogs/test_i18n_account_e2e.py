@@ -124,3 +124,61 @@ async def test_a_hidden_account_field_says_why_in_the_players_language(
     assert message.embed is not None
     fields = {f["name"]: f["value"] for f in message.embed["fields"]}
     assert fields[expected_rank_field(locale)] == EXPECTED[locale]["hidden"]
+
+
+KEY_EXPECTED = {
+    "fr": {
+        "info": "Vos comptes GW2 liés",
+        "footer": "Changez avec /key switch",
+        "unknown": "Vous n'avez aucun compte lié appelé « Nobody.0000 »",
+        "switch": "J'utilise maintenant **Alice.1234**.",
+        "remove": "Clé de **Alice.1234** supprimée. Il ne vous reste aucun compte lié.",
+    },
+    "de": {
+        "info": "Deine verknüpften GW2-Accounts",
+        "footer": "Wechseln mit /key switch",
+        "unknown": "Du hast keinen verknüpften Account namens „Nobody.0000“",
+        "switch": "Ich nutze jetzt **Alice.1234**.",
+        "remove": "Schlüssel von **Alice.1234** entfernt. Du hast keine verknüpften Accounts mehr.",
+    },
+}
+KEY_ENGLISH_WORDS = (
+    "Your linked",
+    "Permissions:",
+    "last validated",
+    "Now using",
+    "Removed",
+    "Key:",
+)
+
+
+@pytest.mark.parametrize("locale", ["fr", "de"])
+async def test_key_info_switch_and_remove_speak_the_players_language(
+    tmp_path: Path, locale: str
+) -> None:
+    async with account_world(tmp_path) as world:
+        key = make_gw2_key()
+        world.gw2.add_key(key, account_name="Alice.1234")
+        await paste_in_dm(world, world.alice.user, key)
+
+        async def ask(command: str, options: dict[str, object] | None = None) -> str:
+            handle = await world.discord.slash(world.alice, command, options, locale=locale)
+            message = await handle.wait_final_message()
+            assert handle.ephemeral
+            return visible_text(message)
+
+        answers = {
+            "info": await ask("key info"),
+            "unknown": await ask("key switch", {"account": "Nobody.0000"}),
+            "switch": await ask("key switch", {"account": "Alice.1234"}),
+            "remove": await ask("key remove"),
+        }
+    expected = KEY_EXPECTED[locale]
+    assert expected["info"] in answers["info"]
+    assert expected["footer"] in answers["info"]
+    for name in ("unknown", "switch", "remove"):
+        assert expected[name] in answers[name], answers[name]
+    for text in answers.values():
+        leaks = [w for w in KEY_ENGLISH_WORDS if w in text]
+        assert leaks == [], text
+        assert key not in text
