@@ -290,25 +290,41 @@ def invalid_key_notice(account_name: str) -> str:
     )
 
 
-def leak_notice(where: str, deleted: bool) -> str:
+def leak_notice(where: str, deleted: bool, locale: str = "en") -> str:
     """The DM to someone who posted an API key in a server channel (never contains the key)."""
-    first = (
-        f"You posted a GW2 API key in {where}. I deleted the message, but others may have seen it"
-        if deleted
-        else f"You posted a GW2 API key in {where}, and I couldn't delete the message"
-    )
-    return (
-        f"{first}: the key is public now. Delete it at {APPLICATIONS_URL}, create a new one and "
-        "link it privately with /key add (paste it in our DM, never in a channel)."
+    if deleted:
+        return tr(
+            locale,
+            "You posted a GW2 API key in {where}. I deleted the message, but others may have seen "
+            "it: the key is public now. Delete it at {url}, create a new one and link it "
+            "privately with /key add (paste it in our DM, never in a channel).",
+            where=where,
+            url=APPLICATIONS_URL,
+        )
+    return tr(
+        locale,
+        "You posted a GW2 API key in {where}, and I couldn't delete the message: the key is "
+        "public now. Delete it at {url}, create a new one and link it privately with /key add "
+        "(paste it in our DM, never in a channel).",
+        where=where,
+        url=APPLICATIONS_URL,
     )
 
 
-def leak_channel_notice(mention: str, deleted: bool) -> str:
+def leak_channel_notice(mention: str, deleted: bool, locale: str = "en") -> str:
     """The short channel fallback when the author's DMs are closed (no key, no details)."""
-    removed = "I deleted a message" if deleted else "A message here contains a GW2 API key"
-    return (
-        f"{mention} {removed} with a GW2 API key in it. That key is public now: delete it on the "
-        "ArenaNet account page, create a new one, and link it with /key add."
+    if deleted:
+        return tr(
+            locale,
+            "{mention} I deleted a message with a GW2 API key in it. That key is public now: "
+            "delete it on the ArenaNet account page, create a new one, and link it with /key add.",
+            mention=mention,
+        )
+    return tr(
+        locale,
+        "{mention} A message here contains a GW2 API key. That key is public now: delete it on "
+        "the ArenaNet account page, create a new one, and link it with /key add.",
+        mention=mention,
     )
 
 
