@@ -199,7 +199,10 @@ def objective_label(
     kind = objective_type_name(event.objective_type or "", locale=locale)
     map_type = event.map_type or ""
     where = tr(locale, MAP_SHORT_NAMES[map_type]) if map_type in MAP_SHORT_NAMES else map_type
-    return f"**{discord.utils.escape_markdown(name)}** ({where} {kind.lower()})"
+    # "(Red BL keep)"; German keeps the noun's capital, French and Spanish put the type first.
+    kind = kind if locale == "de" else kind.lower()
+    label = tr(locale, "({map} {kind})", map=where, kind=kind)
+    return f"**{discord.utils.escape_markdown(name)}** {label}"
 
 
 def outage_note(since: datetime) -> Message:

@@ -107,12 +107,19 @@ async def test_alerts_commands_answer_in_the_admins_language(tmp_path: Path, loc
 
 POSTS = {
     "fr": {
+        "label": "(fort, TF ",
         "title": "Alertes McM",
         "lost": "perdu face à",
         "after": "après 1h 30m",
         "tier": "Niveau",
     },
-    "de": {"title": "WvW-Alarme", "lost": "verloren", "after": "nach 1h 30m", "tier": "Stufe"},
+    "de": {
+        "label": "GL, Feste)",
+        "title": "WvW-Alarme",
+        "lost": "verloren",
+        "after": "nach 1h 30m",
+        "tier": "Stufe",
+    },
 }
 POST_ENGLISH_WORDS = ("WvW alerts", "lost to", "after", "taken from", "claimed by", "reached tier")
 
@@ -136,6 +143,7 @@ async def test_alert_posts_speak_the_servers_language(world: World, locale: str)
     assert expected["tier"] in flip  # the match title: "EU/NA Niveau|Stufe n"
     assert expected["lost"] in flip
     assert expected["after"] in flip
+    assert expected["label"] in flip
     assert {"fr": "revendiqué par **Night Watch**", "de": "beansprucht von **Night Watch**"}[
         locale
     ] in claim
