@@ -13,11 +13,12 @@ from typing import Any, cast
 
 import discord
 
+from services.i18n import N_, resolve_locale, tr
 from services.secrets import find_gw2_api_keys
 
 log = logging.getLogger(__name__)
 
-KEY_IN_OPTION = (
+KEY_IN_OPTION = N_(
     "That looks like a GW2 API key, so I ignored the command and stored nothing. Never type a key "
     "into a command option. If it is a real key, delete it at "
     "https://account.arena.net/applications and create a new one; to link a key, use /key add "
@@ -54,7 +55,8 @@ async def refuse_key_in_options(interaction: discord.Interaction[Any]) -> bool:
         if interaction.type is discord.InteractionType.autocomplete:
             await interaction.response.autocomplete([])
         else:
-            await interaction.response.send_message(KEY_IN_OPTION, ephemeral=True)
+            locale = resolve_locale(interaction.locale.value)
+            await interaction.response.send_message(tr(locale, KEY_IN_OPTION), ephemeral=True)
     except discord.HTTPException as error:
         log.info("Could not answer a refused command (HTTP %s)", error.status)
     return True

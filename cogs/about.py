@@ -11,13 +11,16 @@ from discord.ext import commands
 
 from cogs.common.formatting import ARENANET_RED, format_duration
 from services.gw2 import GW2APIError
+from services.i18n import N_, tr
+
+from .common.locale import user_locale
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
 
 README_URL = "https://github.com/gw2optimizer/gw2optimizer#readme"
 EMBED_COLOUR = ARENANET_RED
-NOT_CONFIGURED = "not configured (optimizer only)"
+NOT_CONFIGURED = N_("not configured (optimizer only)")
 
 
 class About(commands.Cog):
@@ -28,33 +31,37 @@ class About(commands.Cog):
     async def about(self, interaction: discord.Interaction[GW2Bot]) -> None:
         """Version, uptime and the services this bot uses."""
         bot = self.bot
+        locale = user_locale(interaction)
         embed = render_about(
             version=bot.version,
             uptime=timedelta(seconds=int(bot.uptime_seconds)),
             guild_count=len(bot.guilds),
             shard_count=bot.shard_count or 1,
             shard_id=interaction.guild.shard_id if interaction.guild is not None else None,
-            gw2_status=await gw2_status(bot),
-            mistral_status=await mistral_status(bot),
+            gw2_status=await gw2_status(bot, locale),
+            mistral_status=await mistral_status(bot, locale),
+            locale=locale,
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 
-async def gw2_status(bot: GW2Bot) -> str:
+async def gw2_status(bot: GW2Bot, locale: str = "en") -> str:
     """The API's build id when it answers quickly (cached), else why not."""
     try:
         build = await bot.services.gw2.build(budget=1.5)
     except GW2APIError as error:
-        return f"unreachable ({error.outcome})"
-    status = f"online (build {build.value.id})"
-    return status + " — cached" if build.stale else status
+        return tr(locale, "unreachable ({outcome})", outcome=error.outcome)
+    status = tr(locale, "online (build {build})", build=build.value.id)
+    return status + " — " + tr(locale, "cached") if build.stale else status
 
 
-async def mistral_status(bot: GW2Bot) -> str:
-    """Whether Mistral answers right now (a cached, time-boxed probe), or that it is not set up."""
+async def mistral_status(bot: GW2Bot, locale: str = "en") -> str:
+    """Whether Mistral answers right now (a cached, time-boxed probe), or that it is not set up.
+
+    The probe's own text (state and detail) stays English."""
     probe = bot.services.mistral_probe
     if probe is None:
-        return NOT_CONFIGURED
+        return tr(locale, NOT_CONFIGURED)
     return (await probe.status()).text
 
 
@@ -67,26 +74,32 @@ def render_about(
     mistral_status: str,
     shard_count: int = 1,
     shard_id: int | None = None,
+    locale: str = "en",
 ) -> discord.Embed:
     """The ``/about`` embed (pure: values in, embed out)."""
     embed = discord.Embed(
         title="GW2Optimizer",
-        description=(
+        description=tr(
+            locale,
             "Live World-vs-World match info, account linking and squad composition "
-            "for Guild Wars 2 guilds."
+            "for Guild Wars 2 guilds.",
         ),
         colour=EMBED_COLOUR,
         url=README_URL,
     )
-    embed.add_field(name="Version", value=version)
-    embed.add_field(name="Uptime", value=format_duration(uptime))
-    embed.add_field(name="Servers", value=str(guild_count))
+    embed.add_field(name=tr(locale, "Version"), value=version)
+    embed.add_field(name=tr(locale, "Uptime"), value=format_duration(uptime))
+    embed.add_field(name=tr(locale, "Servers"), value=str(guild_count))
     # Shards are numbered from 0 as Discord does, so operators can match /readyz and metrics.
-    shards = f"{shard_count}" if shard_id is None else f"{shard_count} (this server: {shard_id})"
-    embed.add_field(name="Shards", value=shards)
+    shards = (
+        f"{shard_count}"
+        if shard_id is None
+        else tr(locale, "{count} (this server: {shard})", count=shard_count, shard=shard_id)
+    )
+    embed.add_field(name=tr(locale, "Shards"), value=shards)
     embed.add_field(name="GW2 API", value=gw2_status)
     embed.add_field(name="Mistral AI", value=mistral_status)
-    embed.add_field(name="Help", value=f"[README]({README_URL})")
+    embed.add_field(name=tr(locale, "Help"), value=f"[README]({README_URL})")
     return embed
 
 

@@ -16,8 +16,10 @@ from discord.ext import commands
 from bot.storage.keys import UsableKey
 from services.accounts import fetch_account_overview, fetch_characters
 from services.errors import UserFacingError
+from services.i18n import N_, tr
 
 from . import account_render as render
+from .common.locale import user_locale
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
@@ -46,7 +48,8 @@ class AccountCog(commands.Cog, name="Account"):
             usable.key,
             lambda key: fetch_account_overview(gw2, key, usable.linked.permissions),
         )
-        await interaction.followup.send(embed=render.account_embed(overview), ephemeral=True)
+        embed = render.account_embed(overview, user_locale(interaction))
+        await interaction.followup.send(embed=embed, ephemeral=True)
 
     @app_commands.command(name="characters")
     async def characters(self, interaction: discord.Interaction[GW2Bot]) -> None:
@@ -59,11 +62,12 @@ class AccountCog(commands.Cog, name="Account"):
             usable.key,
             lambda key: fetch_characters(gw2, key, usable.linked.permissions),
         )
-        pages = render.character_pages(roster, usable.linked.account_name)
+        locale = user_locale(interaction)
+        pages = render.character_pages(roster, usable.linked.account_name, locale)
         if len(pages) == 1:
             await interaction.followup.send(embed=pages[0], ephemeral=True)
             return
-        view = CharacterPagesView(pages, owner_id=interaction.user.id)
+        view = CharacterPagesView(pages, owner_id=interaction.user.id, locale=locale)
         await interaction.followup.send(embed=pages[0], view=view, ephemeral=True)
 
     async def _usable_key(self, user_id: int) -> UsableKey:
@@ -76,11 +80,13 @@ class AccountCog(commands.Cog, name="Account"):
 class CharacterPagesView(discord.ui.View):
     """Previous/next buttons over ``/characters`` pages, for the user who asked."""
 
-    def __init__(self, pages: list[discord.Embed], *, owner_id: int) -> None:
+    def __init__(self, pages: list[discord.Embed], *, owner_id: int, locale: str = "en") -> None:
         super().__init__(timeout=600)
         self.pages = pages
         self.owner_id = owner_id
         self.index = 0
+        self.previous.label = "◀ " + tr(locale, "Previous")
+        self.next.label = tr(locale, "Next") + " ▶"
         self._sync_buttons()
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
@@ -115,7 +121,7 @@ class ExpiredCharacterPages(discord.ui.View):
     answers when the pages' own view has timed out or the bot has restarted.
     """
 
-    EXPIRED = "These pages expired. Run `/characters` again to see your characters."
+    EXPIRED = N_("These pages expired. Run `/characters` again to see your characters.")
 
     def __init__(self) -> None:
         super().__init__(timeout=None)
@@ -124,13 +130,15 @@ class ExpiredCharacterPages(discord.ui.View):
     async def previous(
         self, interaction: discord.Interaction[Any], _button: discord.ui.Button[Any]
     ) -> None:
-        await interaction.response.edit_message(content=self.EXPIRED, view=None)
+        text = tr(user_locale(interaction), self.EXPIRED)
+        await interaction.response.edit_message(content=text, view=None)
 
     @discord.ui.button(label="Next ▶", custom_id="gw2opt:chars:next")
     async def next(
         self, interaction: discord.Interaction[Any], _button: discord.ui.Button[Any]
     ) -> None:
-        await interaction.response.edit_message(content=self.EXPIRED, view=None)
+        text = tr(user_locale(interaction), self.EXPIRED)
+        await interaction.response.edit_message(content=text, view=None)
 
 
 async def setup(bot: GW2Bot) -> None:

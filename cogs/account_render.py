@@ -22,7 +22,7 @@ from services.accounts import (
     KeyCheck,
     format_played,
 )
-from services.i18n import N_, tr
+from services.i18n import N_, format_number, tr
 from services.keys import OPTIONAL_PERMISSIONS, PERMISSION_REASONS, REQUIRED_PERMISSIONS
 from services.keys.validation import APPLICATIONS_URL, OwnershipPolicy
 from services.secrets import SecretRedactor
@@ -33,7 +33,7 @@ PROBLEM_COLOUR = discord.Colour.orange()
 CHARACTERS_PER_PAGE = 10
 MAX_KEYS_SHOWN = 10
 
-NO_KEY = "You haven't linked a GW2 API key yet: link one with /key add."
+NO_KEY = N_("You haven't linked a GW2 API key yet: link one with /key add.")
 # Message ids of the DM flow: show with ``tr(locale, ...)``.
 CHECK_DMS = N_(
     "I've sent you a DM with the steps. Paste your API key there, in our private chat — "
@@ -140,62 +140,86 @@ def checklist_embed(check: KeyCheck, *, linked: bool, locale: str = "en") -> dis
     return embed
 
 
-def key_info_embed(keys: Sequence[LinkedKey]) -> discord.Embed:
+def key_info_embed(keys: Sequence[LinkedKey], locale: str = "en") -> discord.Embed:
     """``/key info``: every linked account, the active one first."""
-    embed = discord.Embed(title="Your linked GW2 accounts", colour=EMBED_COLOUR)
+    embed = discord.Embed(title=tr(locale, "Your linked GW2 accounts"), colour=EMBED_COLOUR)
     for linked in keys[:MAX_KEYS_SHOWN]:
         key_name = plain(linked.key_name, limit=60)
+        masked = f"`{linked.masked}`"
+        permissions = ", ".join(f"`{p}`" for p in linked.permissions) or tr(locale, "none")
         lines = [
-            f"Key: `{linked.masked}`" + (f" named “{key_name}”" if key_name else ""),
-            "Permissions: " + (", ".join(f"`{p}`" for p in linked.permissions) or "none"),
-            f"Linked {_when(linked.added_at)} · last validated {_when(linked.validated_at)}",
+            tr(locale, "Key: {key} named “{name}”", key=masked, name=key_name)
+            if key_name
+            else tr(locale, "Key: {key}", key=masked),
+            tr(locale, "Permissions: {permissions}", permissions=permissions),
+            tr(
+                locale,
+                "Linked {linked} · last validated {validated}",
+                linked=_when(linked.added_at, locale),
+                validated=_when(linked.validated_at, locale),
+            ),
         ]
         if linked.ownership_verified:
-            lines.append("✅ Verified owner")
+            lines.append("✅ " + tr(locale, "Verified owner"))
         if not linked.valid:
-            lines.append("⚠️ ArenaNet rejects this key: link a new one with /key add.")
-        marker = " (active)" if linked.is_active else ""
+            lines.append(
+                "⚠️ " + tr(locale, "ArenaNet rejects this key: link a new one with /key add.")
+            )
+        marker = " " + tr(locale, "(active)") if linked.is_active else ""
         embed.add_field(
             name=f"{plain(linked.account_name, limit=200)}{marker}",
             value="\n".join(lines),
             inline=False,
         )
     if len(keys) > MAX_KEYS_SHOWN:
-        embed.set_footer(text=f"…and {len(keys) - MAX_KEYS_SHOWN} more.")
+        more = len(keys) - MAX_KEYS_SHOWN
+        embed.set_footer(text=tr(locale, "…and {count} more.", count=more))
     else:
-        embed.set_footer(text="Switch with /key switch · remove with /key remove")
+        embed.set_footer(text=tr(locale, "Switch with /key switch · remove with /key remove"))
     return embed
 
 
-def account_embed(overview: AccountOverview) -> discord.Embed:
+def account_embed(overview: AccountOverview, locale: str = "en") -> discord.Embed:
     """``/account``: name, team, rank, access, guilds, created; hidden fields say why."""
     embed = discord.Embed(title=plain(overview.name, limit=200), colour=EMBED_COLOUR)
-    embed.add_field(name="WvW team", value=_field(overview.team, overview.hidden.get("team")))
-    rank = f"{overview.wvw_rank:,}" if overview.wvw_rank is not None else None
-    embed.add_field(name="WvW rank", value=_field(rank, overview.hidden.get("wvw_rank")))
-    embed.add_field(name="Commander tag", value="yes" if overview.commander else "no")
-    embed.add_field(name="Access", value=", ".join(overview.access) or "unknown", inline=False)
+    team = _field(overview.team, overview.hidden.get("team"), locale)
+    embed.add_field(name=tr(locale, "WvW team"), value=team)
+    rank = format_number(locale, overview.wvw_rank) if overview.wvw_rank is not None else None
+    rank_text = _field(rank, overview.hidden.get("wvw_rank"), locale)
+    embed.add_field(name=tr(locale, "WvW rank"), value=rank_text)
+    commander = tr(locale, "yes") if overview.commander else tr(locale, "no")
+    embed.add_field(name=tr(locale, "Commander tag"), value=commander)
+    access = ", ".join(overview.access) or tr(locale, "unknown")
+    embed.add_field(name=tr(locale, "Access"), value=access, inline=False)
     guilds = "\n".join(
         f"{plain(g.name, limit=80)} [{plain(g.tag, limit=10)}]" if g.tag else plain(g.name)
         for g in overview.guilds
     )
-    embed.add_field(name="Guilds", value=guilds or "none", inline=False)
+    embed.add_field(name=tr(locale, "Guilds"), value=guilds or tr(locale, "none"), inline=False)
     if overview.created is not None:
-        embed.add_field(name="Created", value=discord.utils.format_dt(overview.created, "D"))
-    footer = "From the GW2 API"
+        created = discord.utils.format_dt(overview.created, "D")
+        embed.add_field(name=tr(locale, "Created"), value=created)
+    footer = tr(locale, "From the GW2 API")
     if overview.stale:
-        footer += f" · cached copy from {overview.fetched_at:%H:%M} UTC (the API is down)"
+        footer += " · " + tr(
+            locale,
+            "cached copy from {time} UTC (the API is down)",
+            time=f"{overview.fetched_at:%H:%M}",
+        )
     embed.set_footer(text=footer)
     return embed
 
 
-def character_pages(roster: CharacterRoster, account_name: str) -> list[discord.Embed]:
+def character_pages(
+    roster: CharacterRoster, account_name: str, locale: str = "en"
+) -> list[discord.Embed]:
     """``/characters``: pages of at most ``CHARACTERS_PER_PAGE`` characters, one field each."""
     characters = roster.characters
+    title = tr(locale, "Characters of {account}", account=plain(account_name, limit=200))
     if not characters:
         embed = discord.Embed(
-            title=f"Characters of {plain(account_name, limit=200)}",
-            description="This account has no characters yet.",
+            title=title,
+            description=tr(locale, "This account has no characters yet."),
             colour=EMBED_COLOUR,
         )
         return [embed]
@@ -205,37 +229,55 @@ def character_pages(roster: CharacterRoster, account_name: str) -> list[discord.
     ]
     pages: list[discord.Embed] = []
     for number, chunk in enumerate(chunks, start=1):
-        embed = discord.Embed(
-            title=f"Characters of {plain(account_name, limit=200)}", colour=EMBED_COLOUR
-        )
+        embed = discord.Embed(title=title, colour=EMBED_COLOUR)
         notes: list[str] = []
         if roster.builds_hidden:
-            notes.append("Elite specs hidden: your key lacks the `builds` permission.")
+            notes.append(tr(locale, "Elite specs hidden: your key lacks the `builds` permission."))
         if roster.total > len(characters):
-            notes.append(f"Showing {len(characters)} of {roster.total} characters.")
+            notes.append(
+                tr(
+                    locale,
+                    "Showing {shown} of {total} characters.",
+                    shown=len(characters),
+                    total=roster.total,
+                )
+            )
         if notes:
             embed.description = "\n".join(notes)
         for character in chunk:
-            embed.add_field(**character_field(character), inline=False)
-        footer = f"Page {number}/{len(chunks)} · {len(characters)} characters"
+            embed.add_field(**character_field(character, locale), inline=False)
+        footer = tr(
+            locale,
+            "Page {number}/{pages} · {count} characters",
+            number=number,
+            pages=len(chunks),
+            count=len(characters),
+        )
         if roster.stale:
-            footer += " · cached copy (the API is down)"
+            footer += " · " + tr(locale, "cached copy (the API is down)")
         embed.set_footer(text=footer)
         pages.append(embed)
     return pages
 
 
-def character_field(character: CharacterSummary) -> dict[str, str]:
+def character_field(character: CharacterSummary, locale: str = "en") -> dict[str, str]:
     """``{"name": "🛡️ Name", "value": "Firebrand (Guardian) · level 80 · 34 h played"}``."""
     icon = PROFESSION_ICONS.get(character.profession, "❔")
     spec = (
         f"{character.elite_spec} ({character.profession})"
         if character.elite_spec
-        else character.profession or "unknown profession"
+        else character.profession or tr(locale, "unknown profession")
     )
-    value = f"{spec} · level {character.level} · {format_played(character.age_seconds)} played"
+    value = tr(
+        locale,
+        "{spec} · level {level} · {played} played",
+        spec=spec,
+        level=character.level,
+        played=format_played(character.age_seconds),
+    )
     if character.created is not None:
-        value += f" · created {discord.utils.format_dt(character.created, 'D')}"
+        created = discord.utils.format_dt(character.created, "D")
+        value += " · " + tr(locale, "created {date}", date=created)
     return {"name": f"{icon} {plain(character.name, limit=200)}", "value": value}
 
 
@@ -248,25 +290,41 @@ def invalid_key_notice(account_name: str) -> str:
     )
 
 
-def leak_notice(where: str, deleted: bool) -> str:
+def leak_notice(where: str, deleted: bool, locale: str = "en") -> str:
     """The DM to someone who posted an API key in a server channel (never contains the key)."""
-    first = (
-        f"You posted a GW2 API key in {where}. I deleted the message, but others may have seen it"
-        if deleted
-        else f"You posted a GW2 API key in {where}, and I couldn't delete the message"
-    )
-    return (
-        f"{first}: the key is public now. Delete it at {APPLICATIONS_URL}, create a new one and "
-        "link it privately with /key add (paste it in our DM, never in a channel)."
+    if deleted:
+        return tr(
+            locale,
+            "You posted a GW2 API key in {where}. I deleted the message, but others may have seen "
+            "it: the key is public now. Delete it at {url}, create a new one and link it "
+            "privately with /key add (paste it in our DM, never in a channel).",
+            where=where,
+            url=APPLICATIONS_URL,
+        )
+    return tr(
+        locale,
+        "You posted a GW2 API key in {where}, and I couldn't delete the message: the key is "
+        "public now. Delete it at {url}, create a new one and link it privately with /key add "
+        "(paste it in our DM, never in a channel).",
+        where=where,
+        url=APPLICATIONS_URL,
     )
 
 
-def leak_channel_notice(mention: str, deleted: bool) -> str:
+def leak_channel_notice(mention: str, deleted: bool, locale: str = "en") -> str:
     """The short channel fallback when the author's DMs are closed (no key, no details)."""
-    removed = "I deleted a message" if deleted else "A message here contains a GW2 API key"
-    return (
-        f"{mention} {removed} with a GW2 API key in it. That key is public now: delete it on the "
-        "ArenaNet account page, create a new one, and link it with /key add."
+    if deleted:
+        return tr(
+            locale,
+            "{mention} I deleted a message with a GW2 API key in it. That key is public now: "
+            "delete it on the ArenaNet account page, create a new one, and link it with /key add.",
+            mention=mention,
+        )
+    return tr(
+        locale,
+        "{mention} A message here contains a GW2 API key. That key is public now: delete it on "
+        "the ArenaNet account page, create a new one, and link it with /key add.",
+        mention=mention,
     )
 
 
@@ -292,17 +350,21 @@ _OWNERSHIP_LINES = {
 }
 
 
-def _field(value: str | None, missing_permission: str | None) -> str:
+def _field(value: str | None, missing_permission: str | None, locale: str = "en") -> str:
     if missing_permission is not None:
-        return f"Hidden: your key lacks the `{missing_permission}` permission."
-    return plain(value) if value else "unknown"
+        return tr(
+            locale,
+            "Hidden: your key lacks the `{permission}` permission.",
+            permission=missing_permission,
+        )
+    return plain(value) if value else tr(locale, "unknown")
 
 
-def _when(stamp: str) -> str:
+def _when(stamp: str, locale: str = "en") -> str:
     try:
         moment = datetime.fromisoformat(stamp)
     except ValueError:
-        return "at an unknown time"
+        return tr(locale, "at an unknown time")
     return discord.utils.format_dt(moment, "R")
 
 

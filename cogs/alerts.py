@@ -26,10 +26,13 @@ from bot.storage.leases import JobLeases, new_owner
 from bot.tracing import cycle_transaction
 from cogs.alerts_poller import AlertPoller, PollReport
 from cogs.alerts_render import SCOPE_WORDS, render_alert_list
-from cogs.common.formatting import MAP_NAMES
+from cogs.common.formatting import map_name
+from cogs.common.locale import user_locale
 from cogs.team_options import resolve_team_option, team_autocomplete
+from cogs.wvw_render import objective_type_name
 from services.alerts import ALERT_OBJECTIVE_TYPES, MAP_TYPES, AlertFilter, AlertMetrics
 from services.errors import UserFacingError
+from services.i18n import tr
 from services.teams import team_name
 
 if TYPE_CHECKING:
@@ -118,6 +121,7 @@ class Alerts(commands.GroupCog, group_name="alerts"):
     ) -> None:
         """Post live WvW alerts in a channel (Manage Server)."""
         guild = _guild(interaction)
+        locale = user_locale(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         target = guild.get_channel(channel.id)
         if not isinstance(target, discord.TextChannel):
@@ -128,9 +132,10 @@ class Alerts(commands.GroupCog, group_name="alerts"):
         missing = [name for name in PERMISSIONS if not getattr(permissions, name)]
         if missing:
             raise UserFacingError(
-                f"I can't post alerts in {target.mention}: I'm missing "
-                f"{permission_names(missing)} there. Give my role that permission in the "
-                "channel settings, then run this again."
+                "I can't post alerts in {channel}: I'm missing {permissions} there. Give my role "
+                "that permission in the channel settings, then run this again.",
+                channel=target.mention,
+                permissions=permission_names(missing, locale),
             )
         alert_filter = AlertFilter(
             scope=scope,
@@ -153,24 +158,51 @@ class Alerts(commands.GroupCog, group_name="alerts"):
             )
         except AlertLimitError:
             raise UserFacingError(
-                f"This server already has {MAX_ALERTS_PER_GUILD} alert subscriptions, the most "
-                "allowed. Stop one with `/alerts off` first."
+                "This server already has {count} alert subscriptions, the most allowed. Stop one "
+                "with `/alerts off` first.",
+                count=MAX_ALERTS_PER_GUILD,
             ) from None
         self.wake()
-        name = team_name(team_id) or f"team {team_id}"
-        what = ", ".join(sorted(t.lower() for t in alert_filter.objective_types))
-        where = ", ".join(MAP_NAMES[m] for m in MAP_TYPES if m in alert_filter.map_types)
-        ping = f" {role.mention} is mentioned when we lose a keep or castle." if role else ""
-        if role and not role.mentionable and not target.permissions_for(guild.me).mention_everyone:
-            ping += (
-                " That role can't be mentioned by me yet: turn on \"Allow anyone to @mention "
-                'this role" in its settings, or the alert arrives without a ping.'
+        name = team_name(team_id) or tr(locale, "team {id}", id=team_id)
+        what = ", ".join(
+            sorted(
+                objective_type_name(t, locale=locale).lower() for t in alert_filter.objective_types
             )
-        start = "They start with the next change" if created else "Changed"
+        )
+        where = ", ".join(map_name(m, locale) for m in MAP_TYPES if m in alert_filter.map_types)
+        ping = (
+            " "
+            + tr(locale, "{role} is mentioned when we lose a keep or castle.", role=role.mention)
+            if role
+            else ""
+        )
+        if role and not role.mentionable and not target.permissions_for(guild.me).mention_everyone:
+            ping += " " + tr(
+                locale,
+                "That role can't be mentioned by me yet: turn on \"Allow anyone to @mention this "
+                'role" in its settings, or the alert arrives without a ping.',
+            )
+        text = tr(
+            locale,
+            "Done: {channel} gets live alerts for **{team}** ({scope}: {types} on {maps}; "
+            "reminders {reminders}).",
+            channel=target.mention,
+            team=name,
+            scope=tr(locale, SCOPE_WORDS[scope]),
+            types=what,
+            maps=where,
+            reminders=tr(locale, "on") if reminders else tr(locale, "off"),
+        )
+        start = (
+            tr(
+                locale,
+                "They start with the next change — nothing is posted for what already happened.",
+            )
+            if created
+            else tr(locale, "Changed — nothing is posted for what already happened.")
+        )
         await interaction.followup.send(
-            f"Done: {target.mention} gets live alerts for **{name}** ({SCOPE_WORDS[scope]}: "
-            f"{what} on {where}; reminders {'on' if reminders else 'off'}).{ping} "
-            f"{start} — nothing is posted for what already happened.",
+            f"{text}{ping} {start}",
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )
@@ -190,15 +222,18 @@ class Alerts(commands.GroupCog, group_name="alerts"):
     ) -> None:
         """Stop live WvW alerts in a channel (Manage Server)."""
         guild = _guild(interaction)
+        locale = user_locale(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         team_id = await resolve_team_option(self.bot, team) if team and team.strip() else None
         removed = await self.repository.unsubscribe(guild.id, channel.id, team_id)
         if removed:
-            text = f"Stopped the WvW alerts in {channel.mention}."
+            text = tr(locale, "Stopped the WvW alerts in {channel}.", channel=channel.mention)
         else:
-            text = (
-                f"{channel.mention} gets no such WvW alerts, so there is nothing to stop. "
-                "`/alerts show` lists the ones that exist."
+            text = tr(
+                locale,
+                "{channel} gets no such WvW alerts, so there is nothing to stop. "
+                "`/alerts show` lists the ones that exist.",
+                channel=channel.mention,
             )
         await interaction.followup.send(text, ephemeral=True)
 
@@ -208,7 +243,12 @@ class Alerts(commands.GroupCog, group_name="alerts"):
         """The server's live alert subscriptions (Manage Server)."""
         guild = _guild(interaction)
         subscriptions = await self.repository.for_guild(guild.id)
-        embed = render_alert_list(subscriptions, guild_name=guild.name, limit=MAX_ALERTS_PER_GUILD)
+        embed = render_alert_list(
+            subscriptions,
+            guild_name=guild.name,
+            limit=MAX_ALERTS_PER_GUILD,
+            locale=user_locale(interaction),
+        )
         await interaction.response.send_message(
             embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
@@ -290,7 +330,10 @@ def _parse(
     if unknown:
         shown = discord.utils.escape_markdown(", ".join(unknown))[:100]
         raise UserFacingError(
-            f"I don't know {shown!r} in `{option}`. Use a comma-separated list of: {accepted}."
+            "I don't know {value} in `{option}`. Use a comma-separated list of: {accepted}.",
+            value=repr(shown),
+            option=option,
+            accepted=accepted,
         )
     return frozenset(words[p] for p in parts)
 

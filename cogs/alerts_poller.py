@@ -45,9 +45,11 @@ from cogs.alerts_render import (
     outage_note,
     render_batch,
 )
+from cogs.common.locale import guild_locale
 from services.alerts import AlertEvent, AlertMetrics, LastSeen, colour_of, derive
 from services.gw2 import Fetched, GW2APIError, NotFoundError, UnavailableError
 from services.gw2.models import COLOURS, Match
+from services.i18n import Message
 from services.teams import team_name
 from services.updates import RequestPacer, fetch_plan, match_key
 
@@ -243,9 +245,9 @@ class AlertPoller:
             named.append(event)
         return named
 
-    async def _objective_names(self) -> dict[str, str]:
+    async def _objective_names(self, lang: str | None = None) -> dict[str, str]:
         try:
-            fetched = await self.bot.services.gw2.objectives(budget=GUILD_BUDGET)
+            fetched = await self.bot.services.gw2.objectives(budget=GUILD_BUDGET, lang=lang)
         except GW2APIError:
             return {}
         return {o.id: o.name for o in fetched.value if o.name}
@@ -271,7 +273,14 @@ class AlertPoller:
                 advance.append(subscription.id)
             if pauses:
                 paused.append(subscription.id)
-        rendered = render_batch(blocks, poll.objective_names)
+        rendered = None
+        if blocks:
+            guild_id = subscriptions[0].guild_id
+            locale = await guild_locale(self.bot, self.bot.get_guild(guild_id), guild_id)
+            names = poll.objective_names
+            if locale != "en" and names:
+                names = await self._objective_names(locale) or names
+            rendered = render_batch(blocks, names, locale)
         if rendered is None:
             moved = [i for i in advance if marks.get(i) != poll.horizon]
             if moved:  # nothing new for anyone here: no write either
@@ -338,7 +347,7 @@ class AlertPoller:
             return None, True, False  # the team plays no match right now
         outage = isinstance(result, GW2APIError) or result.stale
         match = None if isinstance(result, GW2APIError) else result.value
-        notes: list[str] = []
+        notes: list[str | Message] = []
         if outage and subscription.paused_since is None:
             since = result.fetched_at if isinstance(result, Fetched) else poll.now
             notes.append(outage_note(since))

@@ -14,15 +14,21 @@ from datetime import datetime, timedelta
 import discord
 
 from bot.storage.alerts import AlertSubscription
-from cogs.common.formatting import COLOUR_MARKS, MAP_NAMES, MAP_SHORT_NAMES, format_duration
+from cogs.common.formatting import (
+    COLOUR_MARKS,
+    MAP_SHORT_NAMES,
+    format_duration,
+    map_name,
+)
 from cogs.wvw_render import match_title, objective_type_name
 from services.alerts import AlertEvent, AlertFilter, held_for, pings_role
+from services.i18n import N_, Message, format_number, tr
 from services.teams import team_name
 from services.updates import stale_since_text
 
 MESSAGE_LIMIT = 2000
 ALERTS_COLOUR = discord.Colour(0xB4232B)
-SCOPE_WORDS = {"ours": "our objectives", "match": "the whole match"}
+SCOPE_WORDS = {"ours": N_("our objectives"), "match": N_("the whole match")}
 OWNER_COLOUR = {"Red": "red", "Blue": "blue", "Green": "green"}
 
 
@@ -37,7 +43,7 @@ class AlertBlock:
     alert_filter: AlertFilter
     role_id: int | None = None
     colour_names: Mapping[str, str] = field(default_factory=dict)
-    notes: Sequence[str] = ()
+    notes: Sequence[str | Message] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +53,15 @@ class RenderedBatch:
 
 
 def render_batch(
-    blocks: Sequence[AlertBlock], objective_names: Mapping[str, str]
+    blocks: Sequence[AlertBlock], objective_names: Mapping[str, str], locale: str = "en"
 ) -> RenderedBatch | None:
-    """The channel's message, or ``None`` when no block has anything to say."""
+    """The channel's message (in the server's ``locale``), or ``None`` when there is nothing."""
     sections: list[list[str]] = []
     roles: list[int] = []
     for block in blocks:
-        lines = list(block.notes)
+        lines = [n.render(locale) if isinstance(n, Message) else n for n in block.notes]
         lines += [
-            event_line(e, block, objective_names)
+            event_line(e, block, objective_names, locale)
             for e in block.events
             if block.alert_filter.wants(e, block.colour)
         ]
@@ -67,77 +73,147 @@ def render_batch(
         )
         if block.role_id is not None and pings and block.role_id not in roles:
             roles.append(block.role_id)
-        sections.append([block_title(block), *lines])
+        sections.append([block_title(block, locale), *lines])
     if not sections:
         return None
-    head = [f"<@&{r}> our keep or castle fell!" for r in roles]
-    return RenderedBatch(_fit(head, sections), tuple(roles))
+    head = [tr(locale, "{role} our keep or castle fell!", role=f"<@&{r}>") for r in roles]
+    return RenderedBatch(_fit(head, sections, locale), tuple(roles))
 
 
-def block_title(block: AlertBlock) -> str:
-    name = team_name(block.team_id) or f"team {block.team_id}"
-    where = f" · {match_title(block.match_id)}" if block.match_id else ""
+def block_title(block: AlertBlock, locale: str = "en") -> str:
+    name = team_name(block.team_id) or tr(locale, "team {id}", id=block.team_id)
+    where = f" · {match_title(block.match_id, locale)}" if block.match_id else ""
     mark = COLOUR_MARKS.get(block.colour or "", "")
-    return f"**WvW alerts — {mark} {name}**{where}".replace("  ", " ")
+    title = tr(locale, "WvW alerts — {server}", server=f"{mark} {name}")
+    return f"**{title}**{where}".replace("  ", " ")
 
 
-def event_line(event: AlertEvent, block: AlertBlock, objective_names: Mapping[str, str]) -> str:
-    """One line per event, in the players' words."""
+def event_line(
+    event: AlertEvent,
+    block: AlertBlock,
+    objective_names: Mapping[str, str],
+    locale: str = "en",
+) -> str:
+    """One line per event, in the players' words (and language)."""
     if event.kind == "reset_reminder":
         reset_at = event.at + timedelta(minutes=event.minutes_left or 0)
-        return (
-            f"⏰ Weekly reset in {_minutes(event.minutes_left)} "
-            f"({discord.utils.format_dt(reset_at, 't')})"
+        return "⏰ " + tr(
+            locale,
+            "Weekly reset in {time} ({clock})",
+            time=_minutes(event.minutes_left, locale),
+            clock=discord.utils.format_dt(reset_at, "t"),
         )
     if event.kind == "skirmish_reminder":
         standing = event.standing or {}
         ranked = sorted(standing.items(), key=lambda item: item[1], reverse=True)
         scores = " · ".join(
-            f"{COLOUR_MARKS.get(c, '')} {_colour_name(c, block)} {s:,}" for c, s in ranked
+            f"{COLOUR_MARKS.get(c, '')} {_colour_name(c, block)} {format_number(locale, s)}"
+            for c, s in ranked
         )
-        return f"⏰ Skirmish {event.skirmish} ends in {_minutes(event.minutes_left)}: {scores}"
+        return "⏰ " + tr(
+            locale,
+            "Skirmish {number} ends in {time}: {scores}",
+            number=event.skirmish,
+            time=_minutes(event.minutes_left, locale),
+            scores=scores,
+        )
     if event.kind == "catch_up":
         count = block.alert_filter.count_wanted(event.changes, block.colour)
-        plural = "change" if count == 1 else "changes"
         if event.reason == "outage":
-            return f"↻ While the GW2 API was down: {count} {plural} (not listed one by one)."
-        return f"↻ While offline: {count} {plural} (not listed one by one)."
-    where = objective_label(event, objective_names)
+            text = (
+                tr(locale, "While the GW2 API was down: 1 change (not listed one by one).")
+                if count == 1
+                else tr(
+                    locale,
+                    "While the GW2 API was down: {count} changes (not listed one by one).",
+                    count=count,
+                )
+            )
+        elif count == 1:
+            text = tr(locale, "While offline: 1 change (not listed one by one).")
+        else:
+            text = tr(
+                locale, "While offline: {count} changes (not listed one by one).", count=count
+            )
+        return f"↻ {text}"
+    where = objective_label(event, objective_names, locale)
     if event.kind == "flip":
         new = OWNER_COLOUR.get(event.owner or "", "")
         old = OWNER_COLOUR.get(event.previous_owner or "", "")
         held = held_for(event)
-        held_text = f" after {format_duration(held)}" if held is not None else ""
+        held_text = (
+            " " + tr(locale, "after {duration}", duration=format_duration(held))
+            if held is not None
+            else ""
+        )
         if old and old == block.colour:
             lead = "🚨" if pings_role(event, block.colour) else "⚠"
-            return f"{lead} {where} lost to {_side(new, block)}{held_text}"
+            lost = tr(
+                locale,
+                "{objective} lost to {side}",
+                objective=where,
+                side=_side(new, block, locale),
+            )
+            return f"{lead} {lost}{held_text}"
         if new and new == block.colour:
-            source = f" from {_side(old, block)}{held_text}" if old else ""
-            return f"✅ {where} taken{source}"
-        return f"🔁 {where}: {_side(new, block)} took it from {_side(old, block)}{held_text}"
+            if old:
+                return (
+                    "✅ "
+                    + tr(
+                        locale,
+                        "{objective} taken from {side}",
+                        objective=where,
+                        side=_side(old, block, locale),
+                    )
+                    + held_text
+                )
+            return "✅ " + tr(locale, "{objective} taken", objective=where)
+        took = tr(
+            locale,
+            "{objective}: {new} took it from {old}",
+            objective=where,
+            new=_side(new, block, locale),
+            old=_side(old, block, locale),
+        )
+        return f"🔁 {took}{held_text}"
     if event.kind == "claim":
-        return f"🏳 {where} claimed by {_guild(event)}"
+        return "🏳 " + tr(
+            locale, "{objective} claimed by {guild}", objective=where, guild=_guild(event, locale)
+        )
     if event.kind == "unclaim":
-        return f"🏳 {where} no longer claimed by {_guild(event)}"
+        return "🏳 " + tr(
+            locale,
+            "{objective} no longer claimed by {guild}",
+            objective=where,
+            guild=_guild(event, locale),
+        )
     # The one kind left: an upgrade tier reached.
-    return f"⬆ {where} reached tier {event.tier}"
+    return "⬆ " + tr(locale, "{objective} reached tier {tier}", objective=where, tier=event.tier)
 
 
-def objective_label(event: AlertEvent, objective_names: Mapping[str, str]) -> str:
-    name = objective_names.get(event.objective_id or "", event.objective_id or "objective")
-    kind = objective_type_name(event.objective_type or "")
-    where = MAP_SHORT_NAMES.get(event.map_type or "", event.map_type or "")
-    return f"**{discord.utils.escape_markdown(name)}** ({where} {kind.lower()})"
+def objective_label(
+    event: AlertEvent, objective_names: Mapping[str, str], locale: str = "en"
+) -> str:
+    fallback = event.objective_id or tr(locale, "objective")
+    name = objective_names.get(event.objective_id or "", fallback)
+    kind = objective_type_name(event.objective_type or "", locale=locale)
+    map_type = event.map_type or ""
+    where = tr(locale, MAP_SHORT_NAMES[map_type]) if map_type in MAP_SHORT_NAMES else map_type
+    # "(Red BL keep)"; German keeps the noun's capital, French and Spanish put the type first.
+    kind = kind if locale == "de" else kind.lower()
+    label = tr(locale, "({map} {kind})", map=where, kind=kind)
+    return f"**{discord.utils.escape_markdown(name)}** {label}"
 
 
-def outage_note(since: datetime) -> str:
-    return (
-        f"⚠ The GW2 API is not answering — alerts paused since {stale_since_text(since)}. "
-        "They resume by themselves when it is back."
+def outage_note(since: datetime) -> Message:
+    return Message(
+        "⚠ The GW2 API is not answering — alerts paused since {since}. "
+        "They resume by themselves when it is back.",
+        since=stale_since_text(since),
     )
 
 
-RESUMED_NOTE = "✅ The GW2 API answers again — alerts resumed."
+RESUMED_NOTE = Message("✅ The GW2 API answers again — alerts resumed.")
 
 
 def admin_dm(guild_name: str, channel_label: str, reason: str) -> str:
@@ -149,33 +225,55 @@ def admin_dm(guild_name: str, channel_label: str, reason: str) -> str:
 
 
 def render_alert_list(
-    subscriptions: Sequence[AlertSubscription], *, guild_name: str, limit: int
+    subscriptions: Sequence[AlertSubscription],
+    *,
+    guild_name: str,
+    limit: int,
+    locale: str = "en",
 ) -> discord.Embed:
     """``/alerts show``: every alert subscription of the server and its filters."""
-    embed = discord.Embed(title=f"WvW alerts — {guild_name}"[:256], colour=ALERTS_COLOUR)
+    title = tr(locale, "WvW alerts — {server}", server=guild_name)
+    embed = discord.Embed(title=title[:256], colour=ALERTS_COLOUR)
     if not subscriptions:
-        embed.description = "No alerts yet. Add one with `/alerts set`."
+        embed.description = tr(locale, "No alerts yet. Add one with `/alerts set`.")
         return embed
-    embed.description = f"{len(subscriptions)} of {limit} alert subscriptions."
+    embed.description = tr(
+        locale, "{count} of {limit} alert subscriptions.", count=len(subscriptions), limit=limit
+    )
     for subscription in subscriptions[:25]:
-        name = team_name(subscription.team_id) or f"team {subscription.team_id}"
+        name = team_name(subscription.team_id) or tr(locale, "team {id}", id=subscription.team_id)
+        types = ", ".join(
+            sorted(objective_type_name(t, locale=locale) for t in subscription.objective_types)
+        )
+        maps = ", ".join(map_name(m, locale) for m in sorted(subscription.map_types))
+        reminders = tr(locale, "on") if subscription.reminders else tr(locale, "off")
         lines = [
-            f"In <#{subscription.channel_id}> · {SCOPE_WORDS[subscription.scope]}",
-            "Types: " + ", ".join(sorted(subscription.objective_types)),
-            "Maps: " + ", ".join(MAP_NAMES.get(m, m) for m in sorted(subscription.map_types)),
-            f"Reminders: {'on' if subscription.reminders else 'off'}"
-            + (f" · pings <@&{subscription.role_id}>" if subscription.role_id else ""),
+            tr(
+                locale,
+                "In {channel} · {scope}",
+                channel=f"<#{subscription.channel_id}>",
+                scope=tr(locale, SCOPE_WORDS[subscription.scope]),
+            ),
+            tr(locale, "Types: {types}", types=types),
+            tr(locale, "Maps: {maps}", maps=maps),
+            tr(locale, "Reminders: {state}", state=reminders)
+            + (
+                " · " + tr(locale, "pings {role}", role=f"<@&{subscription.role_id}>")
+                if subscription.role_id
+                else ""
+            ),
         ]
         if not subscription.enabled:
-            lines.append(f"**Stopped:** {subscription.last_error or 'unknown reason'}")
+            reason = subscription.last_error or tr(locale, "unknown reason")
+            lines.append(tr(locale, "**Stopped:** {reason}", reason=reason))
         elif subscription.paused_since is not None:
-            lines.append("Paused: the GW2 API is not answering.")
+            lines.append(tr(locale, "Paused: the GW2 API is not answering."))
         embed.add_field(name=name[:256], value="\n".join(lines)[:1024], inline=False)
     return embed
 
 
 # ------------------------------------------------------------------------------ helpers
-def _fit(head: list[str], sections: list[list[str]]) -> str:
+def _fit(head: list[str], sections: list[list[str]], locale: str = "en") -> str:
     """Join within Discord's 2,000 characters; what does not fit is counted, not cut mid-line."""
     lines = [*head]
     left = sum(len(section) - 1 for section in sections)
@@ -184,7 +282,7 @@ def _fit(head: list[str], sections: list[list[str]]) -> str:
             lines.append("")
         lines.append(section[0])
         for line in section[1:]:
-            tail = f"… and {left} more"
+            tail = tr(locale, "… and {count} more", count=left)
             if len("\n".join([*lines, line, tail])) > MESSAGE_LIMIT:
                 lines.append(tail)
                 return "\n".join(lines)
@@ -193,9 +291,9 @@ def _fit(head: list[str], sections: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _minutes(minutes: int | None) -> str:
+def _minutes(minutes: int | None, locale: str = "en") -> str:
     if minutes is None:
-        return "a moment"
+        return tr(locale, "a moment")
     if minutes % 60 == 0:
         return f"{minutes // 60} h"
     return f"{minutes} min"
@@ -206,15 +304,15 @@ def _colour_name(colour: str, block: AlertBlock) -> str:
     return discord.utils.escape_markdown(name) if name else colour.title()
 
 
-def _side(colour: str, block: AlertBlock) -> str:
+def _side(colour: str, block: AlertBlock, locale: str = "en") -> str:
     if not colour:
-        return "nobody"
+        return tr(locale, "nobody")
     return f"{COLOUR_MARKS.get(colour, '')} {_colour_name(colour, block)}"
 
 
-def _guild(event: AlertEvent) -> str:
+def _guild(event: AlertEvent, locale: str = "en") -> str:
     if event.guild_name:
         name = discord.utils.escape_mentions(discord.utils.escape_markdown(event.guild_name))
         tag = discord.utils.escape_mentions(discord.utils.escape_markdown(event.guild_tag or ""))
         return f"**{name}** [{tag}]" if tag else f"**{name}**"
-    return "a guild"
+    return tr(locale, "a guild")

@@ -143,7 +143,8 @@ class KeyLinking(commands.Cog):
         linked = await self.bot.services.keys.list_for_user(interaction.user.id)
         if not linked:
             raise UserFacingError(render.NO_KEY)
-        await interaction.response.send_message(embed=render.key_info_embed(linked), ephemeral=True)
+        embed = render.key_info_embed(linked, user_locale(interaction))
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @key.command(name="switch")
     @app_commands.describe(account="The account to use, e.g. Name.1234")
@@ -152,12 +153,17 @@ class KeyLinking(commands.Cog):
         switched = await self.bot.services.keys.switch(interaction.user.id, account.strip())
         if switched is None:
             raise UserFacingError(
-                f"You have no linked account called “{render.plain(account, limit=60)}”. "
-                "/key info lists yours."
+                "You have no linked account called “{account}”. /key info lists yours.",
+                account=render.plain(account, limit=60),
             )
         self.bot.dispatch("gw2_key_changed", interaction.user.id)  # see link_pasted_key
         await interaction.response.send_message(
-            f"Now using **{render.plain(switched.account_name)}**.", ephemeral=True
+            tr(
+                user_locale(interaction),
+                "Now using **{account}**.",
+                account=render.plain(switched.account_name),
+            ),
+            ephemeral=True,
         )
 
     @key_switch.autocomplete("account")
@@ -180,6 +186,7 @@ class KeyLinking(commands.Cog):
     ) -> None:
         """Delete a linked key and everything cached from it."""
         user_id = interaction.user.id
+        locale = user_locale(interaction)
         store = self.bot.services.keys
         linked = await store.list_for_user(user_id)
         if forget_all:
@@ -189,8 +196,12 @@ class KeyLinking(commands.Cog):
             self._pending.pop(user_id, None)
             self.bot.dispatch("gw2_key_changed", user_id)  # see link_pasted_key
             await interaction.response.send_message(
-                f"Done: I forgot you. {removed} linked account(s) and everything cached from "
-                "them are deleted.",
+                tr(
+                    locale,
+                    "Done: I forgot you. {count} linked account(s) and everything cached from "
+                    "them are deleted.",
+                    count=removed,
+                ),
                 ephemeral=True,
             )
             return
@@ -203,8 +214,8 @@ class KeyLinking(commands.Cog):
             found = next((k for k in linked if k.account_name.lower() == wanted), None)
             if found is None:
                 raise UserFacingError(
-                    f"You have no linked account called “{render.plain(account, limit=60)}”. "
-                    "/key info lists yours."
+                    "You have no linked account called “{account}”. /key info lists yours.",
+                    account=render.plain(account, limit=60),
                 )
             target = found
         self._forget_cache(target)
@@ -212,12 +223,21 @@ class KeyLinking(commands.Cog):
         self.bot.dispatch("gw2_key_changed", user_id)  # see link_pasted_key
         active = await store.active(user_id)
         after = (
-            f" The bot now uses **{render.plain(active.account_name)}**."
+            tr(
+                locale,
+                "The bot now uses **{account}**.",
+                account=render.plain(active.account_name),
+            )
             if active
-            else " You have no linked accounts left."
+            else tr(locale, "You have no linked accounts left.")
+        )
+        removed_text = tr(
+            locale,
+            "Removed the key of **{account}**.",
+            account=render.plain(target.account_name),
         )
         await interaction.response.send_message(
-            f"Removed the key of **{render.plain(target.account_name)}**.{after}",
+            f"{removed_text} {after}",
             ephemeral=True,
         )
 

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
+from services.i18n import tr
 from services.keys import KeyMetrics
 from services.secrets import find_gw2_api_keys
 
 from . import account_render as render
 from .common.answering import send_quietly
+from .common.locale import guild_locale
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
@@ -78,13 +80,21 @@ class LeakGuard(commands.Cog):
             message.channel.id,
             "deleted" if deleted else "left in place",
         )
-        where = f"#{getattr(message.channel, 'name', 'a channel')} on {message.guild.name}"
+        # The author's Discord language is unknown outside an interaction: the server's is used.
+        locale = await guild_locale(self.bot, message.guild)
+        channel_name = getattr(message.channel, "name", None)
+        where = tr(
+            locale,
+            "{channel} on {server}",
+            channel=f"#{channel_name}" if channel_name else tr(locale, "a channel"),
+            server=message.guild.name,
+        )
         try:
-            await message.author.send(render.leak_notice(where, deleted))
+            await message.author.send(render.leak_notice(where, deleted, locale))
         except discord.HTTPException:
             await send_quietly(
                 message.channel,
-                content=render.leak_channel_notice(message.author.mention, deleted),
+                content=render.leak_channel_notice(message.author.mention, deleted, locale),
                 allowed_mentions=discord.AllowedMentions(users=[message.author]),
             )
 

@@ -21,9 +21,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs.common.locale import user_locale
 from cogs.team_options import resolve_team_option, team_autocomplete
 from services.errors import UserFacingError
 from services.gw2 import GW2APIError, NotFoundError
+from services.i18n import tr
 from services.keys import CheckResult, is_outage
 from services.roles import (
     ConditionKind,
@@ -108,23 +110,28 @@ class Roles(commands.GroupCog, group_name="roles"):
     ) -> None:
         """Add a rule: give a role to members whose linked account meets a condition."""
         guild = _guild(interaction)
+        locale = user_locale(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         for checked in (role, requires):
             if checked is not None and not can_manage_role(guild, checked):
-                raise UserFacingError(render.role_hierarchy_hint([checked.id]))
+                raise UserFacingError(render.HIERARCHY_ONE, roles=f"<@&{checked.id}>")
         kind = ConditionKind(condition)
-        rule_value, label = await self._resolve_value(kind, value)
+        rule_value, label = await self._resolve_value(kind, value, locale)
         existing = await self.store.rules(guild.id)
         new = RoleRule(0, role.id, kind, rule_value, label, requires.id if requires else None)
         problem = check_new_rule(existing, new)
         if problem is not None:
-            raise UserFacingError(problem)
+            raise UserFacingError(problem.id, **problem.params)
         rule = await self.store.add_rule(
             guild.id, new, created_by=interaction.user.id, now=self.bot.services.clock.now()
         )
         await self._rules_changed(guild.id)
         await interaction.followup.send(
-            f"Added {render.rule_line(rule)}. I'm syncing this server's linked members now.",
+            tr(
+                locale,
+                "Added {rule}. I'm syncing this server's linked members now.",
+                rule=render.rule_line(rule, locale),
+            ),
             ephemeral=True,
         )
 
@@ -147,11 +154,17 @@ class Roles(commands.GroupCog, group_name="roles"):
         guild = _guild(interaction)
         removed = await self.store.remove_rule(guild.id, rule)
         if removed is None:
-            raise UserFacingError(f"This server has no rule #{rule}. /roles show lists them.")
+            raise UserFacingError(
+                "This server has no rule #{number}. /roles show lists them.", number=rule
+            )
         await self._rules_changed(guild.id)
+        locale = user_locale(interaction)
         await interaction.response.send_message(
-            f"Removed {render.rule_line(removed)}. Members keep the role; I no longer give or "
-            "take it for this rule.",
+            tr(
+                locale,
+                "Removed {rule}. Members keep the role; I no longer give or take it for this rule.",
+                rule=render.rule_line(removed, locale),
+            ),
             ephemeral=True,
         )
 
@@ -183,6 +196,7 @@ class Roles(commands.GroupCog, group_name="roles"):
             unmanageable=self.directory.unmanageable(guild.id),
             nickname_suffix=options.nickname_suffix,
             strict=options.strict,
+            locale=user_locale(interaction),
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
@@ -226,6 +240,7 @@ class Roles(commands.GroupCog, group_name="roles"):
             unknown=unknown,
             unmanageable=sorted(managed & unmanageable),
             outage=is_outage(answers),
+            locale=user_locale(interaction),
         )
         await interaction.followup.send(text[:2000], ephemeral=True)
 
@@ -239,7 +254,8 @@ class Roles(commands.GroupCog, group_name="roles"):
             raise UserFacingError(render.NO_RULES)
         report, members = await self.runner.sync_guild(guild.id, force_read=True)
         await interaction.followup.send(
-            render.sync_summary(report, members=members), ephemeral=True
+            render.sync_summary(report, members=members, locale=user_locale(interaction)),
+            ephemeral=True,
         )
 
     @app_commands.command(name="options")
@@ -267,9 +283,14 @@ class Roles(commands.GroupCog, group_name="roles"):
             await self.store.set_option(guild.id, "strict", strict)
         await self._rules_changed(guild.id)
         options = await self.store.options(guild.id)
+        locale = user_locale(interaction)
         await interaction.response.send_message(
-            f"Nickname suffix: **{'on' if options.nickname_suffix else 'off'}** · strict mode: "
-            f"**{'on' if options.strict else 'off'}**.",
+            tr(
+                locale,
+                "Nickname suffix: **{suffix}** · strict mode: **{strict}**.",
+                suffix=tr(locale, "on") if options.nickname_suffix else tr(locale, "off"),
+                strict=tr(locale, "on") if options.strict else tr(locale, "off"),
+            ),
             ephemeral=True,
         )
 
@@ -306,7 +327,9 @@ class Roles(commands.GroupCog, group_name="roles"):
 
     # Values ------------------------------------------------------------------------------------
 
-    async def _resolve_value(self, kind: ConditionKind, value: str | None) -> tuple[str, str]:
+    async def _resolve_value(
+        self, kind: ConditionKind, value: str | None, locale: str = "en"
+    ) -> tuple[str, str]:
         if kind is ConditionKind.VERIFIED:
             return "", ""
         if not value or not value.strip():
@@ -316,7 +339,7 @@ class Roles(commands.GroupCog, group_name="roles"):
         text = value.strip()
         if kind is ConditionKind.WVW_TEAM:
             team_id = await resolve_team_option(self.bot, text)
-            return str(team_id), team_name(team_id) or f"team {team_id}"
+            return str(team_id), team_name(team_id) or tr(locale, "team {id}", id=team_id)
         if not GUILD_ID.match(text):
             wanted = text.lower()
             found = [
@@ -327,8 +350,9 @@ class Roles(commands.GroupCog, group_name="roles"):
             if len(found) != 1:
                 shown = discord.utils.escape_markdown(mask_keys(text)[:60])
                 raise UserFacingError(
-                    f"I don't know a guild called “{shown}” "
-                    "among linked members. Pick one from the list, or paste the guild id."
+                    "I don't know a guild called “{name}” among linked members. Pick one from "
+                    "the list, or paste the guild id.",
+                    name=shown,
                 )
             text = found[0]
         try:

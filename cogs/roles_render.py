@@ -7,30 +7,35 @@ from dataclasses import dataclass
 
 import discord
 
+from services.i18n import N_, tr
 from services.roles import MAX_RULES_PER_GUILD, ConditionKind, RoleRule, SyncReport
 
 CONDITION_NAMES: Mapping[ConditionKind, str] = {
-    ConditionKind.VERIFIED: "linked a valid GW2 API key",
-    ConditionKind.WVW_GUILD: "WvW guild is",
-    ConditionKind.GUILD_MEMBER: "member of guild",
-    ConditionKind.WVW_TEAM: "WvW team is",
+    ConditionKind.VERIFIED: N_("linked a valid GW2 API key"),
+    ConditionKind.WVW_GUILD: N_("WvW guild is"),
+    ConditionKind.GUILD_MEMBER: N_("member of guild"),
+    ConditionKind.WVW_TEAM: N_("WvW team is"),
 }
 PREVIEW_LIMIT = 40  # lines of a preview; the rest is summed up
 
-NO_RULES = (
+NO_RULES = N_(
     "This server has no role rules yet. Add one with `/roles add`, e.g. a role for every member "
     "who linked a key (condition: verified)."
 )
 
 
-def rule_line(rule: RoleRule) -> str:
-    condition = CONDITION_NAMES[rule.kind]
+def rule_line(rule: RoleRule, locale: str = "en") -> str:
+    condition = tr(locale, CONDITION_NAMES[rule.kind])
     if rule.kind is not ConditionKind.VERIFIED:
         condition = f"{condition} **{discord.utils.escape_markdown(rule.label or rule.value)}**"
     line = f"`#{rule.id}` <@&{rule.role_id}> ← {condition}"
     if rule.requires_role_id is not None:
-        line += f" (only with <@&{rule.requires_role_id}>)"
+        line += " " + tr(locale, "(only with {role})", role=f"<@&{rule.requires_role_id}>")
     return line
+
+
+def _on_off(locale: str, value: bool) -> str:
+    return tr(locale, "on") if value else tr(locale, "off")
 
 
 def rules_embed(
@@ -40,34 +45,61 @@ def rules_embed(
     unmanageable: frozenset[int],
     nickname_suffix: bool,
     strict: bool,
+    locale: str = "en",
 ) -> discord.Embed:
-    embed = discord.Embed(title=f"Verified roles on {guild_name}")
-    lines = [rule_line(rule) for rule in rules] or [NO_RULES]
+    embed = discord.Embed(title=tr(locale, "Verified roles on {server}", server=guild_name))
+    lines = [rule_line(rule, locale) for rule in rules] or [tr(locale, NO_RULES)]
     embed.description = "\n".join(lines)
     blocked = sorted({rule.role_id for rule in rules if rule.role_id in unmanageable})
     if blocked:
-        embed.add_field(name="⚠️ Can't manage", value=role_hierarchy_hint(blocked), inline=False)
+        embed.add_field(
+            name="⚠️ " + tr(locale, "Can't manage"),
+            value=role_hierarchy_hint(blocked, locale),
+            inline=False,
+        )
     embed.add_field(
-        name="Options",
+        name=tr(locale, "Options"),
         value=(
-            f"Nickname suffix (`Name | Account.1234`): {'on' if nickname_suffix else 'off'}\n"
-            f"Strict mode (also remove from members who never linked): "
-            f"{'on' if strict else 'off'}"
+            tr(
+                locale,
+                "Nickname suffix (`Name | Account.1234`): {state}",
+                state=_on_off(locale, nickname_suffix),
+            )
+            + "\n"
+            + tr(
+                locale,
+                "Strict mode (also remove from members who never linked): {state}",
+                state=_on_off(locale, strict),
+            )
         ),
         inline=False,
     )
-    embed.set_footer(text=f"{len(rules)} of {MAX_RULES_PER_GUILD} rules · synced every hour")
+    embed.set_footer(
+        text=tr(
+            locale,
+            "{count} of {limit} rules · synced every hour",
+            count=len(rules),
+            limit=MAX_RULES_PER_GUILD,
+        )
+    )
     return embed
 
 
-def role_hierarchy_hint(role_ids: Sequence[int]) -> str:
-    mentions = ", ".join(f"<@&{r}>" for r in role_ids)
-    return (
-        f"I can't give or take {mentions}: "
-        f"{'it is' if len(role_ids) == 1 else 'they are'} at or above my highest role, managed by "
-        "an integration, or I lack Manage Roles. In Server Settings → Roles, drag my role above "
-        f"{'it' if len(role_ids) == 1 else 'them'} and give it Manage Roles."
-    )
+HIERARCHY_ONE = N_(
+    "I can't give or take {roles}: it is at or above my highest role, managed by an "
+    "integration, or I lack Manage Roles. In Server Settings → Roles, drag my role above "
+    "it and give it Manage Roles."
+)
+HIERARCHY_MANY = N_(
+    "I can't give or take {roles}: they are at or above my highest role, managed by an "
+    "integration, or I lack Manage Roles. In Server Settings → Roles, drag my role above "
+    "them and give it Manage Roles."
+)
+
+
+def role_hierarchy_hint(role_ids: Sequence[int], locale: str = "en") -> str:
+    message = HIERARCHY_ONE if len(role_ids) == 1 else HIERARCHY_MANY
+    return tr(locale, message, roles=", ".join(f"<@&{r}>" for r in role_ids))
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,45 +116,61 @@ def preview_text(
     unknown: int,
     unmanageable: Sequence[int],
     outage: bool,
+    locale: str = "en",
 ) -> str:
     """The private preview: who would gain and lose what (nothing is changed)."""
-    parts = ["**Preview — nothing was changed.**"]
+    parts = ["**" + tr(locale, "Preview — nothing was changed.") + "**"]
     if unmanageable:
-        parts.append("⚠️ " + role_hierarchy_hint(unmanageable))
+        parts.append("⚠️ " + role_hierarchy_hint(unmanageable, locale))
     if outage:
         parts.append(
-            "⚠️ The GW2 API looks down right now: a real sync would remove no role until it is back."
+            "⚠️ "
+            + tr(
+                locale,
+                "The GW2 API looks down right now: a real sync would remove no role until it "
+                "is back.",
+            )
         )
     changes = [line for line in lines if line.gains or line.loses]
     for line in changes[:PREVIEW_LIMIT]:
         bits = [f"+<@&{r}>" for r in sorted(line.gains)] + [f"−<@&{r}>" for r in sorted(line.loses)]
         parts.append(f"<@{line.user_id}>: {' '.join(bits)}")
     if len(changes) > PREVIEW_LIMIT:
-        parts.append(f"…and {len(changes) - PREVIEW_LIMIT} more members.")
+        more = len(changes) - PREVIEW_LIMIT
+        parts.append(tr(locale, "…and {count} more members.", count=more))
     if not changes:
-        parts.append("Every checked member already has the right roles.")
-    summary = f"Checked {checked} linked member(s) of this server."
+        parts.append(tr(locale, "Every checked member already has the right roles."))
+    summary = tr(locale, "Checked {count} linked member(s) of this server.", count=checked)
     if unknown:
-        summary += (
-            f" {unknown} could not be checked right now (GW2 API or Discord error): "
-            "they keep their roles."
+        summary += " " + tr(
+            locale,
+            "{count} could not be checked right now (GW2 API or Discord error): they keep "
+            "their roles.",
+            count=unknown,
         )
     parts.append(summary)
     return "\n".join(parts)
 
 
-def sync_summary(report: SyncReport, *, members: int) -> str:
-    text = (
-        f"Synced {members} linked member(s): {report.added} role(s) given, "
-        f"{report.removed} removed."
+def sync_summary(report: SyncReport, *, members: int, locale: str = "en") -> str:
+    text = tr(
+        locale,
+        "Synced {members} linked member(s): {added} role(s) given, {removed} removed.",
+        members=members,
+        added=report.added,
+        removed=report.removed,
     )
     if report.nicknames:
-        text += f" {report.nicknames} nickname(s) updated."
+        text += " " + tr(locale, "{count} nickname(s) updated.", count=report.nicknames)
     if report.outage_batches:
-        text += " The GW2 API looked down for some of them, so no role was removed there."
+        text += " " + tr(
+            locale, "The GW2 API looked down for some of them, so no role was removed there."
+        )
     if report.refused:
-        text += (
-            f" {report.refused} change(s) failed: check that my role is above the managed roles "
-            "and has Manage Roles."
+        text += " " + tr(
+            locale,
+            "{count} change(s) failed: check that my role is above the managed roles and has "
+            "Manage Roles.",
+            count=report.refused,
         )
     return text

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.storage.keys import UsableKey
+from services.i18n import N_
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 # is "yes, ask for the code", so a bot in many strict servers never stalls a DM on requests.
 MEMBERSHIP_PROBES = 10
 
-UNVERIFIED_HERE = (
+UNVERIFIED_HERE = N_(
     "This server requires proof that a linked key is yours, and your key is not verified. "
     "Run /key add here and paste a key whose name contains the code I send you."
 )

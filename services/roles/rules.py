@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from services.i18n import Message
+
 MAX_RULES_PER_GUILD = 15
 NICKNAME_LIMIT = 32
 NICKNAME_SEPARATOR = " | "
@@ -180,12 +182,13 @@ def plan_change(
     return RoleChange(add=desired - held, remove=remove)
 
 
-def check_new_rule(existing: Sequence[RoleRule], new: RoleRule) -> str | None:
+def check_new_rule(existing: Sequence[RoleRule], new: RoleRule) -> Message | None:
     """Why ``new`` cannot be added (limit, duplicate, requirement loop), or None."""
     if len(existing) >= MAX_RULES_PER_GUILD:
-        return (
-            f"This server already has {MAX_RULES_PER_GUILD} role rules, the most allowed. "
-            "Remove one with /roles remove first."
+        return Message(
+            "This server already has {count} role rules, the most allowed. "
+            "Remove one with /roles remove first.",
+            count=MAX_RULES_PER_GUILD,
         )
     for rule in existing:
         if (rule.role_id, rule.kind, rule.value.lower()) == (
@@ -193,11 +196,11 @@ def check_new_rule(existing: Sequence[RoleRule], new: RoleRule) -> str | None:
             new.kind,
             new.value.lower(),
         ):
-            return "That rule already exists (see /roles show)."
+            return Message("That rule already exists (see /roles show).")
     if new.requires_role_id == new.role_id:
-        return "A role can't require itself."
+        return Message("A role can't require itself.")
     if new.requires_role_id is not None and new.requires_role_id not in managed_roles(existing):
-        return (
+        return Message(
             "The required role must be one a rule gives (add that rule first), or members "
             "could never meet this one."
         )
@@ -207,7 +210,7 @@ def check_new_rule(existing: Sequence[RoleRule], new: RoleRule) -> str | None:
             if rule.requires_role_id is not None:
                 edges.setdefault(rule.role_id, set()).add(rule.requires_role_id)
         if _reaches(edges, new.requires_role_id, new.role_id):
-            return "Those requirements would go in a circle: pick another required role."
+            return Message("Those requirements would go in a circle: pick another required role.")
     return None
 
 

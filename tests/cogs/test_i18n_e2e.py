@@ -230,3 +230,22 @@ async def test_objectives_of_all_maps_stay_within_discords_limits(
     assert message.embed is not None
     assert len(message.embed["description"]) <= 4096
     assert english_leaks(visible_text(message)) == []
+
+
+@pytest.mark.parametrize("locale", ["fr", "de"])
+async def test_about_speaks_the_users_language(tmp_path: Path, locale: str) -> None:
+    async with world(tmp_path, "en-US") as w, w.bot():
+        message = await w.ask("about", locale=locale)
+    assert message.ephemeral
+    assert message.embed is not None
+    names = {f["name"] for f in message.embed["fields"]}
+    expected = {
+        "fr": {"Disponibilité", "Serveurs", "Aide"},
+        "de": {"Laufzeit", "Server", "Hilfe"},
+    }[locale]
+    assert expected <= names
+    text = visible_text(message)
+    assert {"fr": "en ligne (build", "de": "online (Build"}[locale] in text
+    assert {"fr": "non configuré", "de": "nicht eingerichtet"}[locale] in text
+    assert not {"Uptime", "Servers", "Help"} & names
+    assert "Live World-vs-World" not in text

@@ -90,17 +90,17 @@ def test_roles_the_bot_cannot_manage_are_left_alone() -> None:
 def test_new_rules_are_checked_for_limit_duplicates_and_requirement_loops() -> None:
     assert check_new_rule(RULES, RoleRule(0, 50, ConditionKind.VERIFIED)) is None
     duplicate = RoleRule(0, VIGIL_ROLE, ConditionKind.WVW_GUILD, VIGIL.lower())
-    assert "already exists" in (check_new_rule(RULES, duplicate) or "")
+    assert "already exists" in str(check_new_rule(RULES, duplicate) or "")
     loop = RoleRule(0, TEAM_ROLE, ConditionKind.VERIFIED, requires_role_id=RANK_ROLE)
-    assert "circle" in (check_new_rule(RULES, loop) or "")
+    assert "circle" in str(check_new_rule(RULES, loop) or "")
     itself = RoleRule(0, 60, ConditionKind.VERIFIED, requires_role_id=60)
-    assert "itself" in (check_new_rule(RULES, itself) or "")
+    assert "itself" in str(check_new_rule(RULES, itself) or "")
     unmanaged = RoleRule(0, 60, ConditionKind.VERIFIED, requires_role_id=UNRELATED)
-    assert "must be one a rule gives" in (check_new_rule(RULES, unmanaged) or "")
+    assert "must be one a rule gives" in str(check_new_rule(RULES, unmanaged) or "")
     chained = RoleRule(0, 60, ConditionKind.VERIFIED, requires_role_id=RANK_ROLE)
     assert check_new_rule(RULES, chained) is None
     full = [RoleRule(i, 100 + i, ConditionKind.VERIFIED) for i in range(MAX_RULES_PER_GUILD)]
-    assert "Remove one" in (check_new_rule(full, RoleRule(0, 7, ConditionKind.VERIFIED)) or "")
+    assert "Remove one" in str(check_new_rule(full, RoleRule(0, 7, ConditionKind.VERIFIED)) or "")
 
 
 @pytest.mark.parametrize(
