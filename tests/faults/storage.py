@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -69,7 +70,9 @@ async def lock_held_elsewhere(db: Database) -> AsyncIterator[None]:
     """Another process-like connection holds the write lock inside the block."""
     other = sqlite3.connect(db.path, isolation_level=None, check_same_thread=False)
     try:
-        other.execute("BEGIN IMMEDIATE")
+        # In a thread: the bot may be inside a write of its own (the update loop claims due
+        # subscriptions), which can only finish while the event loop keeps running.
+        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
         yield
     finally:
         other.rollback()
