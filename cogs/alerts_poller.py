@@ -51,7 +51,7 @@ from services.gw2 import Fetched, GW2APIError, NotFoundError, UnavailableError
 from services.gw2.models import COLOURS, Match
 from services.i18n import Message
 from services.teams import team_name
-from services.updates import RequestPacer, fetch_plan, match_key
+from services.updates import RequestPacer, fetch_by_plan, match_key
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
@@ -167,16 +167,7 @@ class AlertPoller:
         self, subscriptions: Sequence[AlertSubscription]
     ) -> dict[int, TeamResult]:
         known = ((s.team_id, self._known_match(s.team_id)) for s in subscriptions)
-        plan = fetch_plan(known)
-        results: dict[int, TeamResult] = {}
-
-        async def fetch_in_order(team_ids: Sequence[int]) -> None:
-            for team_id in team_ids:
-                results[team_id] = await self._fetch_team(team_id)
-
-        await asyncio.gather(*(fetch_in_order(group) for group in plan.groups))
-        await fetch_in_order(plan.unknown)
-        return results
+        return await fetch_by_plan(known, self._fetch_team)
 
     def _missing(self, teams: Mapping[int, TeamResult]) -> set[str]:
         """Matches (as last known) of the teams that got no fresh data in this poll."""

@@ -8,7 +8,7 @@ A cycle (:meth:`Updates.run_cycle`):
 
 1. finds the due subscriptions (in guilds the bot is still in);
 2. fetches each distinct match once through the GW2 client (teams grouped by their last known
-   match; the client caches a match under every team in it, see ``services.updates.fetch_plan``);
+   match; the client caches a match under every team in it, see ``services.updates.fetch_by_plan``);
 3. analyses and renders each match once per focus team with ``cogs.wvw_render.render_match``, the
    renderer of ``/wvw match``;
 4. posts or edits per channel, concurrently but paced under Discord's global limit. Unchanged data
@@ -66,7 +66,7 @@ from services.updates import (
     UpdateMetrics,
     WeekResult,
     content_hash,
-    fetch_plan,
+    fetch_by_plan,
     is_new_week,
     match_key,
     next_due,
@@ -328,16 +328,7 @@ class Updates(commands.Cog):
         self, due: Sequence[Subscription]
     ) -> dict[int, Fetched[Match] | GW2APIError]:
         """Each due team's match: one upstream request per distinct match (see module doc)."""
-        plan = fetch_plan((s.team_id, s.last_match_id) for s in due)
-        results: dict[int, Fetched[Match] | GW2APIError] = {}
-
-        async def fetch_in_order(team_ids: Sequence[int]) -> None:
-            for team_id in team_ids:
-                results[team_id] = await self._fetch_team(team_id)
-
-        await asyncio.gather(*(fetch_in_order(group) for group in plan.groups))
-        await fetch_in_order(plan.unknown)
-        return results
+        return await fetch_by_plan(((s.team_id, s.last_match_id) for s in due), self._fetch_team)
 
     async def _fetch_team(self, team_id: int) -> Fetched[Match] | GW2APIError:
         try:

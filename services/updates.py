@@ -20,16 +20,18 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from services.clock import parse_stored_time, stored_time
 from services.gw2.models import COLOURS, Match
 from services.match_analysis import MatchSummary, kdr
+
+R = TypeVar("R")
 
 MIN_INTERVAL_MINUTES = 5
 MAX_INTERVAL_MINUTES = 120
@@ -84,6 +86,27 @@ def fetch_plan(known_match: Iterable[tuple[int, str | None]]) -> FetchPlan:
             by_match.setdefault(match_id, []).append(team_id)
     groups = tuple(tuple(sorted(teams)) for _, teams in sorted(by_match.items()))
     return FetchPlan(groups, tuple(sorted(unknown)))
+
+
+async def fetch_by_plan(
+    known_match: Iterable[tuple[int, str | None]], fetch_team: Callable[[int], Awaitable[R]]
+) -> dict[int, R]:
+    """Each team's result of ``fetch_team``, one upstream request per distinct match.
+
+    Teams known to share a match are fetched one after another (the first request caches the
+    match under every team in it, so the others are cache hits); different matches in parallel;
+    teams whose match is not known yet last, when the cache knows most matches.
+    """
+    plan = fetch_plan(known_match)
+    results: dict[int, R] = {}
+
+    async def fetch_in_order(team_ids: Sequence[int]) -> None:
+        for team_id in team_ids:
+            results[team_id] = await fetch_team(team_id)
+
+    await asyncio.gather(*(fetch_in_order(group) for group in plan.groups))
+    await fetch_in_order(plan.unknown)
+    return results
 
 
 # ------------------------------------------------------------------------------ content

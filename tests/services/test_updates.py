@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from services.updates import (
     RequestPacer,
     WeekResult,
     content_hash,
+    fetch_by_plan,
     fetch_plan,
     is_new_week,
     match_key,
@@ -43,6 +45,26 @@ def test_fetch_plan_groups_teams_by_their_last_match() -> None:
     )
     assert plan.groups == ((11001, 11003), (12001,))
     assert plan.unknown == (11005,)
+
+
+async def test_fetch_by_plan_fetches_teams_of_one_match_one_after_another() -> None:
+    """Teams of one match never overlap in flight (the second is a cache hit); other matches
+    run at the same time; teams of unknown matches come last."""
+    events: list[str] = []
+
+    async def fetch(team_id: int) -> int:
+        events.append(f"start {team_id}")
+        await asyncio.sleep(0)
+        events.append(f"end {team_id}")
+        return team_id * 10
+
+    results = await fetch_by_plan(
+        [(11001, "1-1"), (11003, "1-1"), (12001, "2-1"), (11005, None)], fetch
+    )
+    assert results == {11001: 110010, 11003: 110030, 12001: 120010, 11005: 110050}
+    assert events.index("end 11001") < events.index("start 11003")
+    assert events.index("start 12001") < events.index("end 11001")  # other match in parallel
+    assert events[-2:] == ["start 11005", "end 11005"]
 
 
 def test_content_hash_is_stable_and_follows_the_data(match: Match) -> None:
