@@ -23,7 +23,7 @@ from cogs.common.formatting import (
 )
 from services.gw2.models import COLOURS, SCORING_OBJECTIVE_TYPES, Match, Objective
 from services.i18n import N_, format_compact_duration, format_number, tr
-from services.match_analysis import ColourStats, MapStats, MatchSummary
+from services.match_analysis import ColourStats, MapStats, MatchSummary, upgrade_tier
 from services.teams import team_name
 
 COLOUR_NAMES = {"red": N_("Red"), "blue": N_("Blue"), "green": N_("Green")}
@@ -38,8 +38,6 @@ OBJECTIVE_TYPE_NAMES = {
     "Tower": N_("Tower"),
     "Camp": N_("Camp"),
 }
-# Cumulative yaks for upgrade tiers 1, 2 and 3.
-TIER_YAKS = (20, 60, 140)
 OBJECTIVES_PER_PAGE = 15
 
 STALE_NOTE = N_("Served from cache, GW2 API unavailable — the numbers may be behind.")
@@ -286,11 +284,6 @@ def render_objectives(
         )
     )
     return embed
-
-
-def upgrade_tier(yaks_delivered: int) -> int:
-    """Upgrade tier 0–3 from the yaks delivered (20, 60, 140)."""
-    return sum(1 for needed in TIER_YAKS if yaks_delivered >= needed)
 
 
 def _objective_line(

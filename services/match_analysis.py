@@ -285,3 +285,12 @@ def _skirmish_scores(match: Match, number: int) -> dict[tuple[str, str], int]:
         for colour in COLOURS:
             scores[(map_score.type, colour)] = map_score.scores.of(colour)
     return scores
+
+
+# Cumulative yaks for upgrade tiers 1, 2 and 3.
+TIER_YAKS = (20, 60, 140)
+
+
+def upgrade_tier(yaks_delivered: int) -> int:
+    """Upgrade tier 0–3 from the yaks delivered (20, 60, 140)."""
+    return sum(1 for needed in TIER_YAKS if yaks_delivered >= needed)

@@ -1,5 +1,7 @@
 """Live WvW alerts, the pure parts: match diffs, reminders, filters and metrics."""
 
+from services.match_analysis import upgrade_tier
+
 from .derive import CATCH_UP_AFTER, Derived, LastSeen, derive
 from .events import (
     ALERT_EVENT,
@@ -18,7 +20,6 @@ from .events import (
     held_for,
     pings_role,
     snapshot,
-    upgrade_tier,
 )
 from .metrics import AlertMetrics
 from .reminders import REMINDER_GRACE, reminders_between

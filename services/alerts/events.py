@@ -24,9 +24,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from services.gw2.models import COLOURS, OWNER_BY_COLOUR, SCORING_OBJECTIVE_TYPES, Match
+from services.match_analysis import upgrade_tier
 
-# Cumulative yaks for upgrade tiers 1, 2 and 3.
-TIER_YAKS = (20, 60, 140)
 ALERT_OBJECTIVE_TYPES = SCORING_OBJECTIVE_TYPES  # Camp, Tower, Keep, Castle
 MAP_TYPES = ("Center", "RedHome", "BlueHome", "GreenHome")
 # Losing one of these is worth a ping (a garrison is a Keep on a home borderland).
@@ -37,11 +36,6 @@ EventKind = Literal[
     "flip", "claim", "unclaim", "upgrade", "reset_reminder", "skirmish_reminder", "catch_up"
 ]
 CatchUpReason = Literal["offline", "outage"]
-
-
-def upgrade_tier(yaks_delivered: int) -> int:
-    """Upgrade tier 0–3 from the yaks delivered (20, 60, 140)."""
-    return sum(1 for needed in TIER_YAKS if yaks_delivered >= needed)
 
 
 class _Frozen(BaseModel):
