@@ -306,15 +306,6 @@ class GW2Bot(commands.AutoShardedBot):
         """Whether this process runs the shard Discord delivers ``guild_id`` on."""
         return self.shard_monitor.owns(guild_id)
 
-    @property
-    def runs_user_jobs(self) -> bool:
-        """User-wide jobs (key revalidation) run once per bot: in the process with shard 0.
-
-        Discord delivers DMs on shard 0, so the DM flow lives there too.
-        """
-        owned = self.shard_monitor.owned
-        return not owned or 0 in owned
-
     def observe_command(self, interaction: discord.Interaction[GW2Bot], outcome: str) -> None:
         if (
             interaction.command is None

@@ -212,16 +212,8 @@ async def test_a_process_with_shard_ids_runs_only_those_shards(tmp_path: Path) -
         owned = [c.app.bot.owns_guild(g.id) for g in c.guilds]
         status, _ = await c.readyz()
         metrics = await c.metrics()
-        runs_user_jobs = c.app.bot.runs_user_jobs
     assert sorted(p["shard"][0] for p in c.discord.identify_payloads) == [0, 2]
     assert owned == [c.discord.shard_of(g) in (0, 2) for g in c.guilds]
     assert status == 200
     assert sample(metrics, "gw2opt_gateway_shard_connected", shard="1") is None
     assert sample(metrics, "gw2opt_guilds") == 4.0
-    assert runs_user_jobs
-
-
-async def test_a_cluster_process_without_shard_0_leaves_user_jobs_to_it(tmp_path: Path) -> None:
-    async with cluster(tmp_path, guilds=4, shard_count=SHARDS, shard_ids=(1, 3)) as c:
-        assert c.app.bot is not None
-        assert not c.app.bot.runs_user_jobs
