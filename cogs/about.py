@@ -9,9 +9,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.common.formatting import ARENANET_RED, format_duration
+from cogs.common.formatting import ARENANET_RED
 from services.gw2 import GW2APIError
-from services.i18n import N_, tr
+from services.i18n import N_, format_compact_duration, tr
 
 from .common.locale import user_locale
 
@@ -88,7 +88,7 @@ def render_about(
         url=README_URL,
     )
     embed.add_field(name=tr(locale, "Version"), value=version)
-    embed.add_field(name=tr(locale, "Uptime"), value=format_duration(uptime))
+    embed.add_field(name=tr(locale, "Uptime"), value=format_compact_duration(locale, uptime))
     embed.add_field(name=tr(locale, "Servers"), value=str(guild_count))
     # Shards are numbered from 0 as Discord does, so operators can match /readyz and metrics.
     shards = (

@@ -26,6 +26,7 @@ from bot.storage.leases import JobLeases, new_owner
 from bot.tracing import cycle_transaction
 from cogs.alerts_poller import AlertPoller, PollReport
 from cogs.alerts_render import SCOPE_WORDS, render_alert_list
+from cogs.common.checks import manage_server
 from cogs.common.formatting import map_name
 from cogs.common.locale import user_locale
 from cogs.team_options import resolve_team_option, team_autocomplete
@@ -54,7 +55,6 @@ MAP_WORDS = {
     "blue": "BlueHome",
     "green": "GreenHome",
 }
-manage_server = app_commands.checks.has_permissions(manage_guild=True)
 
 
 ALERTS_JOB = "alerts"  # the job lease one cluster process holds to poll

@@ -17,12 +17,11 @@ from bot.storage.alerts import AlertSubscription
 from cogs.common.formatting import (
     COLOUR_MARKS,
     MAP_SHORT_NAMES,
-    format_duration,
     map_name,
 )
 from cogs.wvw_render import match_title, objective_type_name
 from services.alerts import AlertEvent, AlertFilter, held_for, pings_role
-from services.i18n import N_, Message, format_number, tr
+from services.i18n import N_, Message, format_compact_duration, format_number, tr
 from services.teams import team_name
 from services.updates import stale_since_text
 
@@ -142,7 +141,7 @@ def event_line(
         old = OWNER_COLOUR.get(event.previous_owner or "", "")
         held = held_for(event)
         held_text = (
-            " " + tr(locale, "after {duration}", duration=format_duration(held))
+            " " + tr(locale, "after {duration}", duration=format_compact_duration(locale, held))
             if held is not None
             else ""
         )

@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from services.i18n import tr
+from services.i18n import server_language, tr
 from services.keys import KeyMetrics
 from services.secrets import find_gw2_api_keys
 
 from . import account_render as render
 from .common.answering import send_quietly
-from .common.locale import guild_locale
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
@@ -81,7 +80,7 @@ class LeakGuard(commands.Cog):
             "deleted" if deleted else "left in place",
         )
         # The author's Discord language is unknown outside an interaction: the server's is used.
-        locale = await guild_locale(self.bot, message.guild)
+        locale = server_language(settings.language, message.guild.preferred_locale.value)
         channel_name = getattr(message.channel, "name", None)
         where = tr(
             locale,

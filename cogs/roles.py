@@ -25,6 +25,7 @@ from cogs.common.locale import user_locale
 from cogs.team_options import resolve_team_option, team_autocomplete
 from services.errors import UserFacingError
 from services.gw2 import GW2APIError, NotFoundError
+from services.gw2.models import Guild
 from services.i18n import tr
 from services.keys import CheckResult, is_outage
 from services.roles import (
@@ -40,6 +41,7 @@ from services.secrets import mask_keys
 from services.teams import team_name
 
 from . import roles_render as render
+from .common.checks import manage_server
 from .common.key_policy import requires_ownership
 from .roles_directory import can_manage_role
 from .roles_sync import RoleSyncRunner, Sleep
@@ -49,7 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-manage_server = app_commands.checks.has_permissions(manage_guild=True)
 GUILD_ID = re.compile(
     r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$", re.IGNORECASE
 )
@@ -361,7 +362,7 @@ class Roles(commands.GroupCog, group_name="roles"):
             raise UserFacingError("The GW2 API knows no guild with that id.") from None
         except GW2APIError as error:
             raise UserFacingError(str(error)) from None
-        label = f"{guild.name} [{guild.tag}]" if guild.tag else guild.name
+        label = _label_of(guild)
         self._guild_labels[guild.id.upper()] = label
         return guild.id.upper(), label
 
@@ -379,7 +380,7 @@ class Roles(commands.GroupCog, group_name="roles"):
         async def label(gid: str) -> None:
             with contextlib.suppress(GW2APIError):
                 guild = (await self.bot.services.gw2.guild(gid, budget=1.5)).value
-                self._guild_labels[gid] = f"{guild.name} [{guild.tag}]" if guild.tag else guild.name
+                self._guild_labels[gid] = _label_of(guild)
 
         await asyncio.gather(*(label(g) for g in missing))
         wanted = current.strip().lower()
@@ -390,6 +391,11 @@ class Roles(commands.GroupCog, group_name="roles"):
             if wanted in label.lower() or wanted in gid.lower()
         ]
         return choices[:25]
+
+
+def _label_of(guild: Guild) -> str:
+    """``Name [TAG]`` (read back by :func:`_name_of` and :func:`_tag_of`)."""
+    return f"{guild.name} [{guild.tag}]" if guild.tag else guild.name
 
 
 def _name_of(label: str) -> str:

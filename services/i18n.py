@@ -190,18 +190,6 @@ def _number_symbols(language: str) -> tuple[str, str]:
     return get_group_symbol(language), get_decimal_symbol(language)
 
 
-def format_ago(locale: str, elapsed: timedelta) -> str:
-    """``3 minutes ago`` / ``il y a 3 minutes`` / ``vor 3 Minuten``."""
-    return format_timedelta(
-        -abs(elapsed), add_direction=True, threshold=1.5, locale=resolve_locale(locale)
-    )
-
-
-def format_span(locale: str, span: timedelta) -> str:
-    """``3 hours`` / ``3 heures`` / ``3 Stunden`` (the largest sensible unit, Babel's rounding)."""
-    return format_timedelta(span, threshold=1.5, locale=resolve_locale(locale))
-
-
 def format_compact_duration(locale: str, duration: timedelta) -> str:
     """``2d 3h``, ``1h 05m``, ``12m``, ``40s`` with the locale's unit abbreviations.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 
 import discord
 
@@ -48,18 +47,3 @@ def map_short_name(map_type: str, locale: str = "en") -> str:
     """``EBG``, ``Red BL``; an unknown map type is shown as the API names it."""
     name = MAP_SHORT_NAMES.get(map_type)
     return tr(locale, name) if name is not None else map_type
-
-
-def format_duration(duration: timedelta) -> str:
-    """``2d 3h``, ``1h 05m``, ``12m``, ``40s`` — compact, the two largest units."""
-    seconds = max(0, int(duration.total_seconds()))
-    days, seconds = divmod(seconds, 86_400)
-    hours, seconds = divmod(seconds, 3_600)
-    minutes, seconds = divmod(seconds, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m"
-    return f"{seconds}s"

@@ -11,8 +11,9 @@ import pytest
 
 from bot.client import EXTENSIONS
 from cogs.common.checks import missing_post_permissions
-from cogs.common.formatting import format_duration, map_name, map_short_name
+from cogs.common.formatting import map_name, map_short_name
 from cogs.common.sharing import SharedView, frozen_embed
+from services.i18n import format_compact_duration
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,8 +59,8 @@ def test_the_helpers_package_is_not_an_extension() -> None:
 
 
 def test_one_duration_format_for_uptime_and_match_clocks() -> None:
-    assert format_duration(timedelta(days=1, hours=2, minutes=3)) == "1d 2h"
-    assert format_duration(timedelta(minutes=65)) == "1h 05m"
+    assert format_compact_duration("en", timedelta(days=1, hours=2, minutes=3)) == "1d 2h"
+    assert format_compact_duration("en", timedelta(minutes=65)) == "1h 05m"
 
 
 def test_map_names_long_and_short() -> None:

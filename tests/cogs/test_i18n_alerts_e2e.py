@@ -110,14 +110,14 @@ POSTS = {
         "label": "(fort, TF ",
         "title": "Alertes McM",
         "lost": "perdu face à",
-        "after": "après 1h 30m",
+        "after": "après 1h 30min",
         "tier": "Niveau",
     },
     "de": {
         "label": "GL, Feste)",
         "title": "WvW-Alarme",
         "lost": "verloren",
-        "after": "nach 1h 30m",
+        "after": "nach 1h 30 Min.",
         "tier": "Stufe",
     },
 }

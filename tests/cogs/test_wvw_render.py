@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from cogs.common.formatting import format_duration
 from cogs.wvw_render import (
     objective_rows,
     page_rows,
@@ -17,6 +16,7 @@ from cogs.wvw_render import (
     upgrade_tier,
 )
 from services.gw2 import models
+from services.i18n import format_compact_duration
 from services.match_analysis import analyse_match
 
 NOW = datetime(2026, 11, 21, 21, 15, tzinfo=UTC)
@@ -380,7 +380,7 @@ def test_matchups_list_tiers_best_first_within_each() -> None:
     [(0, "0s"), (59, "59s"), (60, "1m"), (3_660, "1h 01m"), (90_000, "1d 1h"), (-5, "0s")],
 )
 def test_format_duration(seconds: int, text: str) -> None:
-    assert format_duration(timedelta(seconds=seconds)) == text
+    assert format_compact_duration("en", timedelta(seconds=seconds)) == text
 
 
 @pytest.mark.parametrize(("yaks", "tier"), [(0, 0), (19, 0), (20, 1), (59, 1), (60, 2), (140, 3)])
