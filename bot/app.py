@@ -207,7 +207,7 @@ class Application:
         try:
             ciphertexts = await stored_ciphertexts(db)
         except _STORAGE_ERRORS as error:
-            raise database_error(self.settings.database.path, error) from None
+            raise database_error(db.path, error) from None
         if material is None and ciphertexts and not (data_dir / KEY_FILE_NAME).exists():
             # Generating a fresh key now would sit a second, different key next to data
             # encrypted with the lost one: refuse instead.

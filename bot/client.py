@@ -294,10 +294,6 @@ class GW2Bot(commands.AutoShardedBot):
     def uptime_seconds(self) -> float:
         return self.services.clock.monotonic() - self.started_monotonic
 
-    @property
-    def gateway_connected(self) -> bool:
-        return self.is_ready() and not self.is_closed() and not self.shards_down()
-
     def shards_down(self) -> list[int]:
         """The shards this process runs whose gateway session is not up now."""
         return self.shard_monitor.down(self._shard_open)

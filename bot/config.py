@@ -160,6 +160,8 @@ class RedisSettings(_Section):
             ("redis://", "rediss://", "unix://")
         ):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        if value is not None:
+            urlsplit(value.get_secret_value()).port  # noqa: B018  a bad port: one clear line now
         return value
 
 

@@ -119,7 +119,7 @@ def explain(error: BaseException, locale: str = "en") -> ErrorAnswer:
     if isinstance(getattr(error, "original", error), DATABASE_UNAVAILABLE):
         # Cluster mode: PostgreSQL is lost for now (logged and counted like any fault).
         return ErrorAnswer(
-            "The bot's database is temporarily unavailable: try again in a minute.",
+            tr(locale, "The bot's database is temporarily unavailable: try again in a minute."),
             expected=False,
             reference=reference,
         )

@@ -1,8 +1,8 @@
 """Leases: work one process claims until a time, so a cluster does it exactly once.
 
 A lease names its owner (one per running loop, :func:`new_owner`) and when it ends (stored UTC
-text, compared as text like every stored time). The holder renews it while it works and releases
-it when done; a holder that died simply lets it run out, and another process takes it over.
+text, compared as text like every stored time). The holder renews it each cycle; a holder that died
+simply lets it run out, and another process takes it over (``release`` serves tests and tools).
 """
 
 from __future__ import annotations

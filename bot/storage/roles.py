@@ -68,10 +68,6 @@ class RoleRuleStore:
             await tx.execute("DELETE FROM role_rules WHERE id = ?", (rule_id,))
         return _rule(row)
 
-    async def guilds_with_rules(self) -> list[int]:
-        rows = await self.db.fetchall("SELECT DISTINCT guild_id FROM role_rules ORDER BY guild_id")
-        return [row["guild_id"] for row in rows]
-
     async def all_guild_rules(self) -> dict[int, GuildRules]:
         """Every server with rules, with its options (what a sync pass reads once)."""
         rows = await self.db.fetchall(
@@ -117,9 +113,6 @@ class RoleRuleStore:
             f"ON CONFLICT (guild_id) DO UPDATE SET {name} = excluded.{name}",
             (guild_id, int(enabled)),
         )
-
-    async def any_strict(self) -> bool:
-        return bool(await self.db.fetchval("SELECT 1 FROM role_options WHERE strict = 1 LIMIT 1"))
 
     # known members -----------------------------------------------------------------------------
 

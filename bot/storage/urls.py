@@ -51,6 +51,10 @@ def parse_database_url(url: str | None, default_path: Path) -> DatabaseTarget:
             )
         return DatabaseTarget("sqlite", path=Path(url[len("sqlite:///") :]))
     if scheme in {"postgresql", "postgres"}:
+        try:
+            urlsplit(url).port  # noqa: B018  a bad port: one clear line, not asyncpg's traceback
+        except ValueError as error:
+            raise DatabaseUrlError(f"DATABASE_URL {mask_url(url)}: {error}") from None
         return DatabaseTarget("postgresql", url=url)
     raise DatabaseUrlError(
         f"DATABASE_URL {mask_url(url)} has an unknown scheme {scheme!r}: use sqlite:///path or "

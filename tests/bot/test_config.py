@@ -117,3 +117,22 @@ def test_every_variable_is_documented_in_the_readme_and_env_example() -> None:
     assert settings_variables == variables
     missing = sorted(v for v in variables if f"`{v}`" not in readme)
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("REDIS_URL", "redis://:hunter2pass@cache:abc/0"),
+        ("DATABASE_URL", "postgresql://bot:hunter2pass@db:abc/gw2"),
+    ],
+)
+def test_a_bad_port_in_a_service_url_is_one_line_without_the_password(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "x" * 30)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert variable in str(error.value)
+    assert "Port" in str(error.value)
+    assert "hunter2pass" not in str(error.value)
