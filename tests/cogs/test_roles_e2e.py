@@ -413,3 +413,20 @@ async def test_a_key_the_revalidation_policy_declared_invalid_loses_its_roles(
         assert report.removed == 1
         assert world.vigil_role.id not in world.alice_roles()
         assert world.other_role.id in world.alice_roles()
+
+
+async def test_a_guild_value_that_cannot_be_resolved_is_explained_and_nothing_is_added(
+    tmp_path: Path,
+) -> None:
+    async with roles_world(tmp_path) as world:
+        empty = await add_rule(world, world.vigil_role, "wvw_guild", " ")
+        unknown_name = await add_rule(world, world.vigil_role, "wvw_guild", "Nope Nobody")
+        unknown_id = await add_rule(
+            world, world.vigil_role, "wvw_guild", "00000000-0000-0000-0000-000000000000"
+        )
+        shows = await (await world.discord.slash(world.admin, "roles show")).wait_final_message()
+        assert world.discord.errors == []
+    assert "needs a value" in empty
+    assert "I don't know a guild called “Nope Nobody”" in unknown_name
+    assert "knows no guild with that id" in unknown_id
+    assert "no role rules yet" in shows.all_text()
