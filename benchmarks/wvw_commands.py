@@ -50,6 +50,7 @@ from bot.config import (
     SecuritySettings,
     Settings,
 )
+from bot.memory import freeze_startup_objects
 from services.gw2 import CachePolicy
 from services.keys import generate_key
 
@@ -128,6 +129,7 @@ async def run_benchmark(
             await app.start()
             try:
                 await app.wait_until_ready(timeout_s=30)
+                freeze_startup_objects()  # as `python -m bot` does once ready (bot/memory.py)
                 assert app._services is not None
                 # Warm cache for the whole run: no 30-second refresh inside a measurement.
                 app._services.gw2._policies["matches"] = CachePolicy(ttl=3600, max_ttl=3600)

@@ -38,6 +38,7 @@ from .client import EXTENSIONS, GW2Bot, Services
 from .config import ConfigError, Settings, load_settings
 from .endpoints import configure_discord_endpoints, restore_discord_endpoints
 from .logging import setup_logging
+from .memory import freeze_when_ready
 from .metrics import DEGRADED, BotMetrics, MetricsServer, monitor_event_loop_lag
 from .sentry import init_sentry
 from .shards import fatal_close_message
@@ -351,7 +352,14 @@ async def serve(settings: Settings, redactor: SecretRedactor) -> None:
                 f"{describe_os_error(error)} ({type(error).__name__}) while opening local "
                 "resources; see the settings in README.md#configuration"
             ) from None
-        await app.run_until_stopped(stop)
+        assert app.bot is not None
+        freezing = asyncio.create_task(
+            freeze_when_ready(app.bot.wait_until_ready()), name="gc-freeze"
+        )
+        try:
+            await app.run_until_stopped(stop)
+        finally:
+            freezing.cancel()
         failed = False
     except discord.LoginFailure as error:
         raise StartupError(

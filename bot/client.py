@@ -154,6 +154,10 @@ class GW2Bot(commands.AutoShardedBot):
             guild_ready_timeout=services.settings.discord.guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
             shard_count=discord_settings.shard_count,
+            # No message cache: the bot never reads past messages, and a cache of the last 1,000
+            # (most of them the bot's own answers, embeds and buttons included) costs memory and
+            # garbage-collector time on every message sent. The leak guard remembers what it needs.
+            max_messages=None,
             **options,
         )
         self.services = services

@@ -9,6 +9,7 @@ guard off for the whole bot (``LEAK_GUARD_ENABLED=false``), admins per server
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import discord
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Messages the guard acted on, remembered so that editing one (a key it could not delete) does
+# not warn its author again; the bot keeps no message cache (bot/client.py).
+HANDLED_MEMORY = 1024
+
 
 class LeakGuard(commands.Cog):
     """Deletes API keys pasted in server channels."""
@@ -33,6 +38,7 @@ class LeakGuard(commands.Cog):
     def __init__(self, bot: GW2Bot) -> None:
         self.bot = bot
         self.metrics = bot.services.metric_set(KeyMetrics)
+        self._handled: OrderedDict[int, None] = OrderedDict()
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -47,9 +53,8 @@ class LeakGuard(commands.Cog):
         message = payload.message
         if message.author.bot or message.guild is None:
             return
-        before = payload.cached_message
-        if before is not None and find_gw2_api_keys(before.content):
-            return  # the guard saw this key when the message was posted
+        if message.id in self._handled:
+            return  # the guard acted on this message already (and warned its author)
         await self._guard_against_leak(message)
 
     async def _guard_against_leak(self, message: discord.Message) -> None:
@@ -60,6 +65,7 @@ class LeakGuard(commands.Cog):
         settings = await self.bot.services.guild_settings.get(message.guild.id)
         if not settings.leak_guard_enabled:
             return
+        self._remember(message.id)
         deleted = True
         try:
             await message.delete()
@@ -96,6 +102,11 @@ class LeakGuard(commands.Cog):
                 content=render.leak_channel_notice(message.author.mention, deleted, locale),
                 allowed_mentions=discord.AllowedMentions(users=[message.author]),
             )
+
+    def _remember(self, message_id: int) -> None:
+        self._handled[message_id] = None
+        while len(self._handled) > HANDLED_MEMORY:
+            self._handled.popitem(last=False)
 
 
 async def setup(bot: GW2Bot) -> None:

@@ -135,3 +135,34 @@ async def test_a_key_added_by_editing_a_message_is_deleted_too(tmp_path: Path) -
         )
     assert len(world.discord.sent_dms(world.alice.user)) == 1
     assert "I deleted the message" in world.discord.sent_dms(world.alice.user)[0].content
+
+
+async def test_editing_a_key_message_the_guard_could_not_delete_warns_only_once(
+    tmp_path: Path,
+) -> None:
+    # The bot keeps no message cache: the guard itself remembers the messages it acted on.
+    async with account_world(tmp_path) as world:
+        channel = world.guild.default_channel
+        assert channel is not None
+        world.discord.set_overwrite(
+            channel, world.discord.bot_member(world.guild), deny=MANAGE_MESSAGES
+        )
+        key = make_gw2_key()
+        posted = await world.discord.send_user_message(world.alice, key, channel=channel)
+        await world.discord.wait_until(
+            lambda: world.discord.sent_dms(world.alice.user), "the warning DM"
+        )
+        await world.discord.edit_user_message(posted, f"{key} (edited)")
+        later = await world.discord.send_user_message(world.alice, "no key here", channel=channel)
+        await world.discord.edit_user_message(later, f"oops {make_gw2_key()}")
+        await world.discord.wait_until(
+            lambda: len(world.discord.sent_dms(world.alice.user)) >= 2, "the second warning"
+        )
+        await world.discord.sync()
+        could_not = world.metric("gw2opt_leaked_keys_total", action="could_not_delete")
+        assert world.app.bot is not None
+        cached = world.app.bot.cached_messages
+    assert len(world.discord.sent_dms(world.alice.user)) == 2  # one per message, not per edit
+    assert could_not == 2
+    assert not posted.deleted
+    assert list(cached) == []
