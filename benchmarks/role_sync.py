@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.clock import ManualClock
-from services.gw2.client import Fetched
+from services.gw2 import Fetched
 from services.gw2.models import AccountWvw
 from services.keys import CheckResult
 from services.roles import (

@@ -27,10 +27,9 @@ from bot.tracing import cycle_transaction
 from cogs.alerts_poller import AlertPoller, PollReport
 from cogs.alerts_render import SCOPE_WORDS, render_alert_list
 from cogs.common.checks import manage_server
-from cogs.common.formatting import map_name
+from cogs.common.formatting import map_name, objective_type_name
 from cogs.common.locale import user_locale
 from cogs.team_options import resolve_team_option, team_autocomplete
-from cogs.wvw_render import objective_type_name
 from services.alerts import ALERT_OBJECTIVE_TYPES, MAP_TYPES, AlertFilter, AlertMetrics
 from services.errors import UserFacingError
 from services.i18n import tr

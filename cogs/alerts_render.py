@@ -18,8 +18,9 @@ from cogs.common.formatting import (
     COLOUR_MARKS,
     MAP_SHORT_NAMES,
     map_name,
+    match_title,
+    objective_type_name,
 )
-from cogs.wvw_render import match_title, objective_type_name
 from services.alerts import AlertEvent, AlertFilter, held_for, pings_role
 from services.i18n import N_, Message, format_compact_duration, format_number, tr
 from services.teams import team_name

@@ -10,7 +10,7 @@ from typing import cast
 
 from cogs.common.formatting import map_name
 from services.composer import MapContext, MatchContext, TeamContext
-from services.composer.mistral import Colour
+from services.composer.prompt import Colour
 from services.gw2.models import COLOURS as MATCH_COLOURS
 from services.gw2.models import Match
 from services.match_analysis import MatchSummary

@@ -19,7 +19,8 @@ import discord
 
 from cogs.common.formatting import ARENANET_RED
 from services.composer import Catalogue, ComposeResult, MatchContext, Plan, SubgroupPlan
-from services.composer.mistral import AI_UNAVAILABLE_REASONS, ProposalVerdict, pseudonyms
+from services.composer.answer import AI_UNAVAILABLE_REASONS, ProposalVerdict
+from services.composer.prompt import pseudonyms
 from services.i18n import N_, format_number, tr
 
 __all__ = [

@@ -13,8 +13,14 @@ import discord
 
 from bot.storage.guilds import GuildSettings
 from bot.storage.subscriptions import Subscription
-from cogs.common.formatting import ARENANET_RED, COLOUR_MARKS, COLOUR_VALUES, NEUTRAL_COLOUR
-from cogs.wvw_render import format_kdr, match_title, render_match
+from cogs.common.formatting import (
+    ARENANET_RED,
+    COLOUR_MARKS,
+    COLOUR_VALUES,
+    NEUTRAL_COLOUR,
+    match_title,
+)
+from cogs.wvw_render import format_kdr, render_match
 from services.i18n import LANGUAGE_NAMES, N_, format_number, server_language, tr
 from services.matches import LiveMatch
 from services.teams import team_name

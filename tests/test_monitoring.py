@@ -101,7 +101,7 @@ def test_no_metric_is_labelled_with_discord_ids() -> None:
 
 
 def test_error_and_gw2_request_series_exist_at_zero_from_start_up() -> None:
-    from services.gw2.client import FAMILY_POLICIES
+    from services.gw2 import FAMILY_POLICIES
     from services.gw2.metrics import REQUEST_OUTCOMES
 
     registry = CollectorRegistry()

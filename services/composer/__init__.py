@@ -4,19 +4,10 @@ Entry points: :func:`compose` (async, for the cog), :func:`optimize` / :func:`al
 (blocking, exact), :func:`score_plan` (score any plan the same way).
 """
 
+from services.composer.answer import AIAdvice, AIOutcome, AIProposal, ProposalVerdict
 from services.composer.catalogue import Catalogue, default_catalogue, load_catalogue
 from services.composer.metrics import ComposerMetrics
-from services.composer.mistral import (
-    AIAdvice,
-    AIOutcome,
-    AIProposal,
-    MapContext,
-    MatchContext,
-    MistralComposer,
-    ProposalVerdict,
-    TeamContext,
-    make_mistral_composer,
-)
+from services.composer.mistral import MistralComposer, make_mistral_composer
 from services.composer.models import (
     ComposeRequest,
     Lock,
@@ -31,6 +22,7 @@ from services.composer.models import (
 )
 from services.composer.optimizer import alternatives, optimize
 from services.composer.problem import CompositionError
+from services.composer.prompt import MapContext, MatchContext, TeamContext
 from services.composer.scoring import score_plan
 from services.composer.service import ComposeResult, compose, review_proposals
 

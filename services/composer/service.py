@@ -9,20 +9,14 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
+from services.composer.answer import AIOutcome, AIProposal, ProposalVerdict, unavailable_note
 from services.composer.catalogue import Catalogue
 from services.composer.metrics import ComposerMetrics
-from services.composer.mistral import (
-    AIOutcome,
-    AIProposal,
-    MatchContext,
-    MistralComposer,
-    ProposalVerdict,
-    pseudonyms,
-    unavailable_note,
-)
+from services.composer.mistral import MistralComposer
 from services.composer.models import ComposeRequest, Plan, SolveInfo
 from services.composer.optimizer import DEFAULT_NODE_LIMIT, solve_problem
 from services.composer.problem import Problem, resolve
+from services.composer.prompt import MatchContext, pseudonyms
 from services.composer.scoring import build_plan, plan_to_raw
 
 __all__ = ["ComposeResult", "compose", "review_proposals"]

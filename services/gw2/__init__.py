@@ -1,4 +1,6 @@
-"""The GW2 API client package: models, errors, cache, rate limiter, metrics and the client.
+"""The GW2 API client package: models, errors, cache, rate limiter, metrics and the client
+(endpoints in ``client``, resilient core in ``core``, HTTP in ``transport``, TTLs and retries in
+``policies``).
 
 Import what you need from here::
 
@@ -8,15 +10,8 @@ Import what you need from here::
 from __future__ import annotations
 
 from .cache import ResponseCache, key_id
-from .client import (
-    DEFAULT_USER_AGENT,
-    FAMILY_POLICIES,
-    SCHEMA_VERSION,
-    CachePolicy,
-    Fetched,
-    GW2Client,
-    RetryPolicy,
-)
+from .client import GW2Client
+from .core import Fetched
 from .errors import (
     BadResponseError,
     EndpointDisabledError,
@@ -28,7 +23,9 @@ from .errors import (
     UnavailableError,
 )
 from .metrics import GW2Metrics
+from .policies import FAMILY_POLICIES, CachePolicy, RetryPolicy
 from .ratelimit import GW2RateLimiter
+from .transport import DEFAULT_USER_AGENT, SCHEMA_VERSION
 
 __all__ = [
     "DEFAULT_USER_AGENT",

@@ -29,7 +29,7 @@ from services.composer import (
     compose,
     default_catalogue,
 )
-from services.composer.mistral import SubgroupNote
+from services.composer.answer import SubgroupNote
 from services.gw2.models import Match
 from services.match_analysis import analyse_match
 from tests.fakes.gw2_api import FakeWorld

@@ -7,17 +7,12 @@ from typing import Any
 
 import pytest
 
-from cogs.wvw_render import (
-    objective_rows,
-    page_rows,
-    render_match,
-    render_matchups,
-    render_objectives,
-    upgrade_tier,
-)
+from cogs.wvw_matchups_render import render_matchups
+from cogs.wvw_objectives_render import objective_rows, page_rows, render_objectives
+from cogs.wvw_render import render_match
 from services.gw2 import models
 from services.i18n import format_compact_duration
-from services.match_analysis import analyse_match
+from services.match_analysis import analyse_match, upgrade_tier
 
 NOW = datetime(2026, 11, 21, 21, 15, tzinfo=UTC)
 FETCHED_AT = datetime(2026, 11, 21, 21, 14, 15, tzinfo=UTC)

@@ -21,7 +21,7 @@ from services.composer import (
     make_mistral_composer,
     optimize,
 )
-from services.composer.mistral import pseudonyms
+from services.composer.prompt import pseudonyms
 from tests.fakes.mistral import FakeMistral, MistralReply
 
 API_KEY = "mistral-secret-key-0123456789"

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from services.clock import ManualClock
-from services.gw2 import InvalidKeyError, UnavailableError
-from services.gw2.client import Fetched
+from services.gw2 import Fetched, InvalidKeyError, UnavailableError
 from services.gw2.models import Account, AccountWvw
 from services.keys import CheckResult
 from services.roles import (
