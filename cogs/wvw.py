@@ -23,30 +23,22 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from services.errors import UserFacingError
 from services.gw2 import (
     GW2APIError,
-    InvalidKeyError,
-    MissingPermissionError,
     NotFoundError,
 )
-from services.i18n import N_, Message, tr
+from services.i18n import tr
 from services.teams import region_of
 
 from .common.answering import DEFER_AFTER, Responder, cog_of
 from .common.formatting import MAP_ORDER, map_short_name
-from .common.key_policy import key_for_guild
 from .common.locale import answer_locale, user_locale
 from .common.sharing import SharedView, frozen_embed
-from .team_options import resolve_team_option, team_autocomplete
-from .wvw_render import (
-    objective_rows,
-    page_count,
-    page_rows,
-    render_match,
-    render_matchups,
-    render_objectives,
-)
+from .team_options import team_autocomplete
+from .wvw_matchups_render import render_matchups
+from .wvw_objectives_render import objective_rows, page_count, page_rows, render_objectives
+from .wvw_render import render_match
+from .wvw_team import choose_team, private_note
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
@@ -62,8 +54,6 @@ COG_OFF = "WvW commands are restarting — try again in a few seconds."
 GUILD_TAG_BUDGET = 2.0
 # Claiming guilds the API does not know (deleted guilds): not asked again for an hour.
 UNKNOWN_GUILD_SECONDS = 3600.0
-KEY_LINK_COMMAND = "/key add"
-DEFAULT_TEAM_COMMAND = "/settings team"
 
 MAP_CHOICES = [
     app_commands.Choice(name="Eternal Battlegrounds (EBG)", value="Center"),
@@ -84,39 +74,6 @@ VIEW_KEYS: Mapping[str, str | None] = {
     "green": "GreenHome",
 }
 OBJECTIVE_MAP_KEYS: Mapping[str, str | None] = {"all": None, **{m: m for m in MAP_ORDER}}
-
-
-class NoTeamError(UserFacingError):
-    """No ``team`` option, no linked account team and no server default."""
-
-    def __init__(self, *, in_guild: bool) -> None:
-        if in_guild:
-            super().__init__(
-                N_(
-                    "Which team? Pick one with the `team` option, link your GW2 account with "
-                    "`{link}` so I use your team, or ask an admin to set this server's default "
-                    "team with `{default}`."
-                ),
-                link=KEY_LINK_COMMAND,
-                default=DEFAULT_TEAM_COMMAND,
-            )
-        else:
-            super().__init__(
-                N_(
-                    "Which team? Pick one with the `team` option, or link your GW2 account with "
-                    "`{link}` so I use your team."
-                ),
-                link=KEY_LINK_COMMAND,
-            )
-
-
-@dataclass(frozen=True, slots=True)
-class ChosenTeam:
-    """The team a command is about, and a note (for the caller only) when it is not the one the
-    player expected."""
-
-    team_id: int
-    note: Message | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,11 +113,11 @@ class WvW(commands.GroupCog, group_name="wvw"):
     ) -> None:
         """The live match of a team: scores, victory points, PPT, kills and the skirmish clock."""
         async with Responder(interaction, after=self.defer_after) as responder:
-            chosen = await self.choose_team(interaction, team)
+            chosen = await choose_team(self.bot, interaction, team)
             locale = await answer_locale(interaction, public=True)
             embed, view = await self.match_answer(chosen.team_id, None, locale)
             await responder.send(
-                embed=embed, view=view, private_note=_note(chosen, user_locale(interaction))
+                embed=embed, view=view, private_note=private_note(chosen, user_locale(interaction))
             )
 
     @app_commands.command(name="objectives")
@@ -178,12 +135,12 @@ class WvW(commands.GroupCog, group_name="wvw"):
     ) -> None:
         """Who holds each keep, tower and camp, for how long, claimed by which guild."""
         async with Responder(interaction, after=self.defer_after) as responder:
-            chosen = await self.choose_team(interaction, team)
+            chosen = await choose_team(self.bot, interaction, team)
             map_type = map.value if map is not None else None
             locale = await answer_locale(interaction, public=True)
             embed, view = await self.objectives_page(chosen.team_id, map_type, 1, locale)
             await responder.send(
-                embed=embed, view=view, private_note=_note(chosen, user_locale(interaction))
+                embed=embed, view=view, private_note=private_note(chosen, user_locale(interaction))
             )
 
     @app_commands.command(name="matchups")
@@ -210,43 +167,6 @@ class WvW(commands.GroupCog, group_name="wvw"):
                 locale=await answer_locale(interaction, public=True),
             )
             await responder.send(embed=embed)
-
-    # ------------------------------------------------------------------------------- services
-    async def choose_team(
-        self, interaction: discord.Interaction[GW2Bot], text: str | None
-    ) -> ChosenTeam:
-        """The ``team`` option, else the caller's linked account team, else the server default."""
-        if text is not None and text.strip():
-            return ChosenTeam(await resolve_team_option(self.bot, text))
-        services = self.bot.services
-        # A server that requires key ownership never uses an unverified key (issue 10).
-        usable, unverified = await key_for_guild(
-            self.bot, interaction.user.id, interaction.guild_id
-        )
-        reason: Message | None = None if unverified is None else Message(unverified)
-        if usable is not None:
-            try:
-                account = await services.gw2.account_wvw(usable.key)
-            except GW2APIError as error:
-                reason = _key_problem(error)
-            else:
-                if account.value.team is not None:
-                    return ChosenTeam(account.value.team)
-                reason = Message("Your GW2 account has no WvW team yet.")
-        in_guild = interaction.guild_id is not None
-        if interaction.guild_id is not None:
-            settings = await services.guild_settings.get(interaction.guild_id)
-            if settings.default_team_id is not None:
-                note = Message("{reason} Showing this server's team.", reason=reason)
-                return ChosenTeam(settings.default_team_id, note if reason else None)
-        if reason is not None:
-            no_team = NoTeamError(in_guild=in_guild)
-            raise UserFacingError(
-                "{reason} {which_team}",
-                reason=reason,
-                which_team=Message(no_team.message, **no_team.params),
-            )
-        raise NoTeamError(in_guild=in_guild)
 
     async def match_answer(
         self, team_id: int, map_type: str | None, locale: str = DEFAULT_LANGUAGE
@@ -450,25 +370,6 @@ class ObjectivesPageButton(
             locale = await answer_locale(interaction, public=True)
             embed, view = await cog.objectives_page(self.team_id, self.map_type, self.page, locale)
             await responder.send(embed=embed, view=view)
-
-
-# ----------------------------------------------------------------------------------- small helpers
-def _key_problem(error: GW2APIError) -> Message:
-    """Why the linked account's team is unknown, in one sentence (never the key itself)."""
-    if isinstance(error, MissingPermissionError):
-        return Message(
-            "Your linked GW2 key lacks the “{scope}” permission, so I can't read your team.",
-            scope=error.scope,
-        )
-    if isinstance(error, InvalidKeyError):
-        return Message("ArenaNet rejected your linked GW2 key, so I can't read your team.")
-    log.info("Account team lookup failed (%s)", error.outcome)
-    return Message("I couldn't reach the GW2 API to read your team.")
-
-
-def _note(chosen: ChosenTeam, locale: str) -> str | None:
-    """The private note about the chosen team, in the asking user's language."""
-    return chosen.note.render(locale) if chosen.note is not None else None
 
 
 async def setup(bot: GW2Bot) -> None:

@@ -34,21 +34,6 @@ from services.gw2.models import COLOURS
 from services.i18n import N_, format_number, tr
 from services.match_analysis import ColourStats, MapStats, MatchSummary
 
-# The /wvw cog imports all its renderers from here.
-from .wvw_matchups_render import render_matchups
-from .wvw_objectives_render import objective_rows, page_count, page_rows, render_objectives
-
-__all__ = [
-    "format_kdr",
-    "held_counts",
-    "objective_rows",
-    "page_count",
-    "page_rows",
-    "render_match",
-    "render_matchups",
-    "render_objectives",
-]
-
 FROZEN_NOTE = N_(
     "The GW2 API sometimes freezes match data for up to an hour, then catches up. "
     "Check again later."
