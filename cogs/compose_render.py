@@ -19,8 +19,10 @@ import discord
 
 from cogs.common.formatting import ARENANET_RED
 from services.composer import Catalogue, ComposeResult, MatchContext, Plan, SubgroupPlan
+from services.composer.models import UnmetNeed
 from services.composer.mistral import AI_UNAVAILABLE_REASONS, ProposalVerdict, pseudonyms
-from services.i18n import N_, format_number, tr
+from services.composer.wording import need_label, option_label, role_label, unmet_reason
+from services.i18n import N_, Message, format_number, tr
 
 __all__ = [
     "MAX_EMBEDS",
@@ -60,6 +62,31 @@ class Detail(IntEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class _Words:
+    """The plan's words in the reader's language: need, role and spec names, unmet reasons."""
+
+    catalogue: Catalogue
+    locale: str
+    spec_names: Mapping[str, str]
+
+    def need(self, need: str, label: str) -> str:
+        return _shown(need_label(need, label), self.locale)
+
+    def role(self, role: str, label: str) -> str:
+        return _shown(role_label(role, label), self.locale)
+
+    def reason(self, unmet: UnmetNeed) -> str:
+        return _shown(unmet_reason(unmet, self.catalogue, self.spec_names), self.locale)
+
+    def option(self, spec: str, role: str) -> str:
+        return option_label(spec, role, self.catalogue, self.spec_names).render(self.locale)
+
+
+def _shown(text: Message | str, locale: str) -> str:
+    return text.render(locale) if isinstance(text, Message) else text
+
+
+@dataclass(frozen=True, slots=True)
 class _Block:
     title: str
     body: str
@@ -74,16 +101,20 @@ def render_plan(
     notes: Sequence[str] = (),
     match: MatchContext | None = None,
     locale: str = "en",
+    spec_names: Mapping[str, str] | None = None,
 ) -> list[discord.Embed]:
     """Every embed of a ``/compose`` answer: the summary first, then the subgroups.
 
     ``alternative`` counts rerolls (0 = the best plan). ``notes`` are short lines about the roster
-    (flexible slots, members whose characters could not be read).
+    (flexible slots, members whose characters could not be read). ``spec_names`` (spec key ->
+    name in ``locale``) names specs the slots don't show (examples, AI proposals); slots show
+    their own ``spec_name``.
     """
+    words = _Words(catalogue, locale, spec_names or {})
     embeds: list[discord.Embed] = []
     for detail in Detail:
-        summary = _summary(result, catalogue, alternative, notes, match, detail, locale)
-        embeds = [summary, *_subgroup_embeds(result, detail, locale)]
+        summary = _summary(result, words, alternative, notes, match, detail)
+        embeds = [summary, *_subgroup_embeds(result, detail, words)]
         if embeds_length(embeds) <= TOTAL_CHAR_BUDGET:
             return embeds
     return _squeeze(embeds)
@@ -160,15 +191,15 @@ def ai_note(note: str, locale: str) -> str:
 
 def _summary(
     result: ComposeResult,
-    catalogue: Catalogue,
+    words: _Words,
     alternative: int,
     notes: Sequence[str],
     match: MatchContext | None,
     detail: Detail,
-    locale: str = "en",
 ) -> discord.Embed:
     plan = result.plan
-    mode = catalogue.mode(plan.mode)
+    locale = words.locale
+    mode = words.catalogue.mode(plan.mode)
     mode_label = tr(locale, mode.label) if mode is not None else plan.mode.title()
     if alternative:
         title = tr(
@@ -198,9 +229,11 @@ def _summary(
     )
     if plan.squad:
         embed.add_field(
-            name=tr(locale, "Squad-wide"), value=_lines(_squad_lines(plan), locale), inline=False
+            name=tr(locale, "Squad-wide"),
+            value=_lines(_squad_lines(plan, words), locale),
+            inline=False,
         )
-    unmet = _unmet_lines(plan, locale)
+    unmet = _unmet_lines(plan, words)
     embed.add_field(
         name=tr(locale, "Unmet needs"),
         value=_lines(unmet, locale)
@@ -211,7 +244,7 @@ def _summary(
     if ai.verdicts:
         embed.add_field(
             name=tr(locale, "AI proposals"),
-            value=_lines(_verdict_lines(result, catalogue, detail, locale), locale),
+            value=_lines(_verdict_lines(result, words, detail), locale),
             inline=False,
         )
     if plan.bench:
@@ -224,27 +257,35 @@ def _summary(
     return embed
 
 
-def _squad_lines(plan: Plan) -> list[str]:
+def _squad_lines(plan: Plan, words: _Words) -> list[str]:
     out = []
     for need in sorted(plan.squad, key=lambda s: (-s.weight, s.label)):
         mark = "✅" if need.reached >= need.target else "⚠️"
-        out.append(f"{mark} {need.label} {need.reached}/{need.target}")
+        out.append(f"{mark} {words.need(need.need, need.label)} {need.reached}/{need.target}")
     return out
 
 
-def _unmet_lines(plan: Plan, locale: str = "en") -> list[str]:
+def _unmet_lines(plan: Plan, words: _Words) -> list[str]:
     """Squad-wide gaps first, then subgroup gaps grouped by need and reason, heaviest first."""
+    locale = words.locale
     lines: list[str] = []
     squad = sorted(
         (u for u in plan.unmet if u.scope == "squad"), key=lambda u: (-u.weight, u.label)
     )
     lines.extend(
-        tr(locale, "Squad · {need}: {reason}", need=u.label, reason=u.reason) for u in squad
+        tr(
+            locale,
+            "Squad · {need}: {reason}",
+            need=words.need(u.need, u.label),
+            reason=words.reason(u),
+        )
+        for u in squad
     )
     grouped: dict[tuple[int, str, str], list[int]] = defaultdict(list)
     for unmet in plan.unmet:
         if unmet.scope == "subgroup" and unmet.subgroup is not None:
-            grouped[(-unmet.weight, unmet.label, unmet.reason)].append(unmet.subgroup)
+            key = (-unmet.weight, words.need(unmet.need, unmet.label), words.reason(unmet))
+            grouped[key].append(unmet.subgroup)
     for (_, label, reason), numbers in sorted(grouped.items()):
         which = (
             tr(locale, "Subgroup {number}", number=numbers[0])
@@ -257,13 +298,12 @@ def _unmet_lines(plan: Plan, locale: str = "en") -> list[str]:
     return lines
 
 
-def _verdict_lines(
-    result: ComposeResult, catalogue: Catalogue, detail: Detail, locale: str = "en"
-) -> list[str]:
+def _verdict_lines(result: ComposeResult, words: _Words, detail: Detail) -> list[str]:
+    locale = words.locale
     names = _display_names(result.optimizer_plan)
     lines = []
     for verdict in result.ai.verdicts:
-        change = _describe_proposal(verdict, names, catalogue)
+        change = _describe_proposal(verdict, names, words)
         mark = "✅" if verdict.accepted else "❌"
         word = tr(locale, "applied") if verdict.accepted else tr(locale, "rejected")
         line = f"{mark} {change} — {word}: {verdict.reason}"
@@ -280,18 +320,18 @@ def _display_names(plan: Plan) -> dict[str, str]:
     return out
 
 
-def _describe_proposal(
-    verdict: ProposalVerdict, names: Mapping[str, str], catalogue: Catalogue
-) -> str:
+def _describe_proposal(verdict: ProposalVerdict, names: Mapping[str, str], words: _Words) -> str:
     proposal = verdict.proposal
     who = names.get(proposal.player, proposal.player)
     if proposal.kind == "swap":
         other = proposal.other_player or "?"
-        return f"swap {who} ↔ {names.get(other, other)}"
-    spec = catalogue.resolve_spec(proposal.spec or "")
-    spec_name = spec.name if spec is not None else (proposal.spec or "?")
-    role = catalogue.roles.get(proposal.role or "", proposal.role or "")
-    return f"{who} → {spec_name}" + (f" ({role})" if role else "")
+        return tr(
+            words.locale, "swap {player} ↔ {other}", player=who, other=names.get(other, other)
+        )
+    spec = words.catalogue.resolve_spec(proposal.spec or "")
+    if spec is None:
+        return f"{who} → {proposal.spec or '?'}"
+    return f"{who} → {words.option(spec.key, proposal.role or '')}"
 
 
 def _solver_line(result: ComposeResult, locale: str = "en") -> str:
@@ -323,13 +363,9 @@ def _solver_line(result: ComposeResult, locale: str = "en") -> str:
 # --------------------------------------------------------------------------------- subgroups
 
 
-def _subgroup_embeds(
-    result: ComposeResult, detail: Detail, locale: str = "en"
-) -> list[discord.Embed]:
+def _subgroup_embeds(result: ComposeResult, detail: Detail, words: _Words) -> list[discord.Embed]:
     notes = {n.subgroup: n.note for n in result.ai.subgroup_notes}
-    blocks = [
-        _subgroup_block(g, notes.get(g.number), detail, locale) for g in result.plan.subgroups
-    ]
+    blocks = [_subgroup_block(g, notes.get(g.number), detail, words) for g in result.plan.subgroups]
     if len(blocks) + 1 <= MAX_EMBEDS:
         return [
             discord.Embed(
@@ -353,8 +389,9 @@ def _subgroup_embeds(
 
 
 def _subgroup_block(
-    group: SubgroupPlan, ai_note: str | None, detail: Detail, locale: str = "en"
+    group: SubgroupPlan, ai_note: str | None, detail: Detail, words: _Words
 ) -> _Block:
+    locale = words.locale
     numbers = {slot.label: i for i, slot in enumerate(group.slots, start=1)}
     lines = []
     for index, slot in enumerate(group.slots, start=1):
@@ -362,20 +399,24 @@ def _subgroup_block(
         if detail is Detail.MINIMAL:
             lines.append(f"`{index}` **{slot.spec_name}** · {_clip(who, MINIMAL_NAME_LENGTH)}")
         else:
-            lines.append(f"`{index}` **{slot.spec_name}** · {slot.role_label} · {who}")
+            role = words.role(slot.role, slot.role_label)
+            lines.append(f"`{index}` **{slot.spec_name}** · {role} · {who}")
     weighted = sorted(group.coverage, key=lambda c: (-c.weight, c.label))
     covered = [c for c in weighted if c.providers]
     missing = [c for c in weighted if not c.providers]
     if detail is Detail.FULL and covered:
         parts = [
-            f"{c.label} ({','.join(str(numbers[p]) for p in c.providers if p in numbers)})"
+            f"{words.need(c.need, c.label)} "
+            f"({','.join(str(numbers[p]) for p in c.providers if p in numbers)})"
             for c in covered
         ]
         lines.append(tr(locale, "**Covered:** {needs}", needs=", ".join(parts)))
     elif detail is Detail.COMPACT and covered:
-        lines.append(tr(locale, "**Covered:** {needs}", needs=", ".join(c.label for c in covered)))
+        needs = ", ".join(words.need(c.need, c.label) for c in covered)
+        lines.append(tr(locale, "**Covered:** {needs}", needs=needs))
     if missing:
-        lines.append(tr(locale, "**Missing:** {needs}", needs=", ".join(c.label for c in missing)))
+        needs = ", ".join(words.need(c.need, c.label) for c in missing)
+        lines.append(tr(locale, "**Missing:** {needs}", needs=needs))
     if ai_note and detail is not Detail.MINIMAL:
         lines.append(f"🤖 {_clip(ai_note.strip(), 300)}")
     size = len(group.slots)

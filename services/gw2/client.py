@@ -111,6 +111,7 @@ FAMILY_POLICIES: dict[str, CachePolicy] = {
     "objectives": CachePolicy(ttl=24 * 3600, max_ttl=7 * 24 * 3600, stale_for=30 * 24 * 3600),
     "worlds": CachePolicy(ttl=24 * 3600, max_ttl=7 * 24 * 3600, stale_for=30 * 24 * 3600),
     "specializations": CachePolicy(ttl=24 * 3600, max_ttl=7 * 24 * 3600, stale_for=30 * 24 * 3600),
+    "professions": CachePolicy(ttl=24 * 3600, max_ttl=7 * 24 * 3600, stale_for=30 * 24 * 3600),
     "build": CachePolicy(ttl=300, max_ttl=3600),
     "tokeninfo": CachePolicy(ttl=60, max_ttl=600),
     "account": CachePolicy(ttl=300, max_ttl=900),
@@ -377,6 +378,20 @@ class GW2Client:
         )
 
     # ----------------------------------------------------------------- the resilient core
+    async def get_public(
+        self,
+        family: str,
+        path: str,
+        params: Mapping[str, str],
+        adapter: TypeAdapter[T],
+        *,
+        refresh: bool = False,
+        budget: float | None = None,
+    ) -> Fetched[T]:
+        """A key-less endpoint through the resilient core (for endpoint modules beside this one,
+        e.g. :mod:`.game_names`)."""
+        return await self._get(family, path, params, adapter, refresh=refresh, budget=budget)
+
     async def _get(
         self,
         family: str,
