@@ -18,11 +18,9 @@ from enum import IntEnum
 import discord
 
 from cogs.common.formatting import ARENANET_RED
+from cogs.compose_words import PlanWords, ai_note, clip, escape, match_line, verdict_lines
 from services.composer import Catalogue, ComposeResult, MatchContext, Plan, SubgroupPlan
-from services.composer.models import UnmetNeed
-from services.composer.mistral import AI_UNAVAILABLE_REASONS, ProposalVerdict, pseudonyms
-from services.composer.wording import need_label, option_label, role_label, unmet_reason
-from services.i18n import N_, Message, format_number, tr
+from services.i18n import format_number, tr
 
 __all__ = [
     "MAX_EMBEDS",
@@ -50,8 +48,6 @@ COLOUR_MINOR_GAPS = discord.Colour(0xF2A93B)
 COLOUR_MAJOR_GAPS = discord.Colour(0xD9413C)
 COLOUR_SUMMARY = ARENANET_RED
 
-COLOUR_NAMES = {"red": N_("Red"), "green": N_("Green"), "blue": N_("Blue")}
-
 
 class Detail(IntEnum):
     """How much coverage detail fits: tried in order until the message is short enough."""
@@ -59,31 +55,6 @@ class Detail(IntEnum):
     FULL = 0  # covered needs with the slots providing them, AI notes per subgroup
     COMPACT = 1  # covered needs without providers, AI notes
     MINIMAL = 2  # slots (names shortened) and missing needs only
-
-
-@dataclass(frozen=True, slots=True)
-class _Words:
-    """The plan's words in the reader's language: need, role and spec names, unmet reasons."""
-
-    catalogue: Catalogue
-    locale: str
-    spec_names: Mapping[str, str]
-
-    def need(self, need: str, label: str) -> str:
-        return _shown(need_label(need, label), self.locale)
-
-    def role(self, role: str, label: str) -> str:
-        return _shown(role_label(role, label), self.locale)
-
-    def reason(self, unmet: UnmetNeed) -> str:
-        return _shown(unmet_reason(unmet, self.catalogue, self.spec_names), self.locale)
-
-    def option(self, spec: str, role: str) -> str:
-        return option_label(spec, role, self.catalogue, self.spec_names).render(self.locale)
-
-
-def _shown(text: Message | str, locale: str) -> str:
-    return text.render(locale) if isinstance(text, Message) else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +81,7 @@ def render_plan(
     name in ``locale``) names specs the slots don't show (examples, AI proposals); slots show
     their own ``spec_name``.
     """
-    words = _Words(catalogue, locale, spec_names or {})
+    words = PlanWords(catalogue, locale, spec_names or {})
     embeds: list[discord.Embed] = []
     for detail in Detail:
         summary = _summary(result, words, alternative, notes, match, detail)
@@ -125,73 +96,12 @@ def embeds_length(embeds: Sequence[discord.Embed]) -> int:
     return sum(len(e) for e in embeds)
 
 
-def match_line(match: MatchContext, locale: str = "en") -> str | None:
-    """``Live match: you are 2nd (Green, 245 PPT) · Red leads · skirmish ends in 40 min``."""
-    if not match.teams:
-        return None
-    ranked = sorted(match.teams, key=lambda t: (-t.victory_points, -t.score, t.colour))
-    parts: list[str] = []
-    ours = next((t for t in ranked if t.colour == match.our_colour), None)
-    leader = ranked[0]
-    if ours is not None:
-        place = ranked.index(ours) + 1
-        parts.append(
-            tr(
-                locale,
-                PLACES.get(place, "{team} is #{place} ({colour}, {ppt} PPT)"),
-                team=ours.name,
-                place=place,
-                colour=tr(locale, COLOUR_NAMES[ours.colour]),
-                ppt=ours.ppt,
-            )
-        )
-    if ours is None or leader is not ours:
-        parts.append(
-            tr(
-                locale,
-                "{team} ({colour}) leads",
-                team=leader.name,
-                colour=tr(locale, COLOUR_NAMES[leader.colour]),
-            )
-        )
-    contested = sorted(
-        (m for m in match.maps if m.contested_objectives),
-        key=lambda m: (-m.contested_objectives, m.name),
-    )
-    if contested:
-        parts.append(tr(locale, "fights on {maps}", maps=", ".join(m.name for m in contested[:2])))
-    if match.skirmish_ends_in_minutes is not None:
-        parts.append(
-            tr(
-                locale,
-                "skirmish ends in {minutes} min",
-                minutes=match.skirmish_ends_in_minutes,
-            )
-        )
-    return tr(locale, "Live match: {parts}", parts=" · ".join(parts))
-
-
-PLACES = {
-    1: N_("{team} is 1st ({colour}, {ppt} PPT)"),
-    2: N_("{team} is 2nd ({colour}, {ppt} PPT)"),
-    3: N_("{team} is 3rd ({colour}, {ppt} PPT)"),
-}
-
-
-def ai_note(note: str, locale: str) -> str:
-    """An "AI unavailable: <reason>" note in ``locale`` (other notes as they are)."""
-    for reason in AI_UNAVAILABLE_REASONS.values():
-        if note == f"AI unavailable: {reason}":
-            return tr(locale, "AI unavailable: {reason}", reason=tr(locale, reason))
-    return note
-
-
 # --------------------------------------------------------------------------------- summary
 
 
 def _summary(
     result: ComposeResult,
-    words: _Words,
+    words: PlanWords,
     alternative: int,
     notes: Sequence[str],
     match: MatchContext | None,
@@ -221,10 +131,10 @@ def _summary(
         lines.append(f"⚠️ {ai_note(ai.note, locale)}")
     if match is not None and (line := match_line(match, locale)):
         lines.append(line)
-    lines.extend(f"• {_escape(note)}" for note in notes)
+    lines.extend(f"• {escape(note)}" for note in notes)
     embed = discord.Embed(
-        title=_clip(title, TITLE_LIMIT),
-        description=_clip("\n".join(lines), DESCRIPTION_LIMIT) or None,
+        title=clip(title, TITLE_LIMIT),
+        description=clip("\n".join(lines), DESCRIPTION_LIMIT) or None,
         colour=COLOUR_SUMMARY,
     )
     if plan.squad:
@@ -244,12 +154,14 @@ def _summary(
     if ai.verdicts:
         embed.add_field(
             name=tr(locale, "AI proposals"),
-            value=_lines(_verdict_lines(result, words, detail), locale),
+            value=_lines(
+                verdict_lines(result, words, 160 if detail is Detail.FULL else 110), locale
+            ),
             inline=False,
         )
     if plan.bench:
-        bench = ", ".join(_escape(name) for name in plan.bench)
-        embed.add_field(name=tr(locale, "Bench"), value=_clip(bench, FIELD_LIMIT), inline=False)
+        bench = ", ".join(escape(name) for name in plan.bench)
+        embed.add_field(name=tr(locale, "Bench"), value=clip(bench, FIELD_LIMIT), inline=False)
     footer = _solver_line(result, locale)
     if ai.status == "off" and ai.note:
         footer += f" · {ai_note(ai.note, locale)}"
@@ -257,7 +169,7 @@ def _summary(
     return embed
 
 
-def _squad_lines(plan: Plan, words: _Words) -> list[str]:
+def _squad_lines(plan: Plan, words: PlanWords) -> list[str]:
     out = []
     for need in sorted(plan.squad, key=lambda s: (-s.weight, s.label)):
         mark = "✅" if need.reached >= need.target else "⚠️"
@@ -265,7 +177,7 @@ def _squad_lines(plan: Plan, words: _Words) -> list[str]:
     return out
 
 
-def _unmet_lines(plan: Plan, words: _Words) -> list[str]:
+def _unmet_lines(plan: Plan, words: PlanWords) -> list[str]:
     """Squad-wide gaps first, then subgroup gaps grouped by need and reason, heaviest first."""
     locale = words.locale
     lines: list[str] = []
@@ -298,42 +210,6 @@ def _unmet_lines(plan: Plan, words: _Words) -> list[str]:
     return lines
 
 
-def _verdict_lines(result: ComposeResult, words: _Words, detail: Detail) -> list[str]:
-    locale = words.locale
-    names = _display_names(result.optimizer_plan)
-    lines = []
-    for verdict in result.ai.verdicts:
-        change = _describe_proposal(verdict, names, words)
-        mark = "✅" if verdict.accepted else "❌"
-        word = tr(locale, "applied") if verdict.accepted else tr(locale, "rejected")
-        line = f"{mark} {change} — {word}: {verdict.reason}"
-        lines.append(_clip(line, 160 if detail is Detail.FULL else 110))
-    return lines
-
-
-def _display_names(plan: Plan) -> dict[str, str]:
-    """The prompt's pseudonyms (``Player 3``) → the names the commander knows."""
-    out: dict[str, str] = {}
-    for label, (gi, si) in pseudonyms(plan).items():
-        slot = plan.subgroups[gi].slots[si]
-        out[label] = _escape(slot.player) if slot.player else f"{slot.label} ({slot.spec_name})"
-    return out
-
-
-def _describe_proposal(verdict: ProposalVerdict, names: Mapping[str, str], words: _Words) -> str:
-    proposal = verdict.proposal
-    who = names.get(proposal.player, proposal.player)
-    if proposal.kind == "swap":
-        other = proposal.other_player or "?"
-        return tr(
-            words.locale, "swap {player} ↔ {other}", player=who, other=names.get(other, other)
-        )
-    spec = words.catalogue.resolve_spec(proposal.spec or "")
-    if spec is None:
-        return f"{who} → {proposal.spec or '?'}"
-    return f"{who} → {words.option(spec.key, proposal.role or '')}"
-
-
 def _solver_line(result: ComposeResult, locale: str = "en") -> str:
     solve = result.solve
     if solve.method == "milp" and solve.status == "optimal":
@@ -363,14 +239,16 @@ def _solver_line(result: ComposeResult, locale: str = "en") -> str:
 # --------------------------------------------------------------------------------- subgroups
 
 
-def _subgroup_embeds(result: ComposeResult, detail: Detail, words: _Words) -> list[discord.Embed]:
+def _subgroup_embeds(
+    result: ComposeResult, detail: Detail, words: PlanWords
+) -> list[discord.Embed]:
     notes = {n.subgroup: n.note for n in result.ai.subgroup_notes}
     blocks = [_subgroup_block(g, notes.get(g.number), detail, words) for g in result.plan.subgroups]
     if len(blocks) + 1 <= MAX_EMBEDS:
         return [
             discord.Embed(
-                title=_clip(b.title, TITLE_LIMIT),
-                description=_clip(b.body, DESCRIPTION_LIMIT),
+                title=clip(b.title, TITLE_LIMIT),
+                description=clip(b.body, DESCRIPTION_LIMIT),
                 colour=b.colour,
             )
             for b in blocks
@@ -382,22 +260,22 @@ def _subgroup_embeds(result: ComposeResult, detail: Detail, words: _Words) -> li
         embed = discord.Embed(colour=worst.colour)
         for block in chunk:
             embed.add_field(
-                name=_clip(block.title, TITLE_LIMIT), value=_clip(block.body, FIELD_LIMIT)
+                name=clip(block.title, TITLE_LIMIT), value=clip(block.body, FIELD_LIMIT)
             )
         embeds.append(embed)
     return embeds
 
 
 def _subgroup_block(
-    group: SubgroupPlan, ai_note: str | None, detail: Detail, words: _Words
+    group: SubgroupPlan, ai_note: str | None, detail: Detail, words: PlanWords
 ) -> _Block:
     locale = words.locale
     numbers = {slot.label: i for i, slot in enumerate(group.slots, start=1)}
     lines = []
     for index, slot in enumerate(group.slots, start=1):
-        who = _escape(slot.player) if slot.player else tr(locale, "*open slot*")
+        who = escape(slot.player) if slot.player else tr(locale, "*open slot*")
         if detail is Detail.MINIMAL:
-            lines.append(f"`{index}` **{slot.spec_name}** · {_clip(who, MINIMAL_NAME_LENGTH)}")
+            lines.append(f"`{index}` **{slot.spec_name}** · {clip(who, MINIMAL_NAME_LENGTH)}")
         else:
             role = words.role(slot.role, slot.role_label)
             lines.append(f"`{index}` **{slot.spec_name}** · {role} · {who}")
@@ -418,7 +296,7 @@ def _subgroup_block(
         needs = ", ".join(words.need(c.need, c.label) for c in missing)
         lines.append(tr(locale, "**Missing:** {needs}", needs=needs))
     if ai_note and detail is not Detail.MINIMAL:
-        lines.append(f"🤖 {_clip(ai_note.strip(), 300)}")
+        lines.append(f"🤖 {clip(ai_note.strip(), 300)}")
     size = len(group.slots)
     players = tr(locale, "1 player") if size == 1 else tr(locale, "{size} players", size=size)
     if not missing:
@@ -455,11 +333,11 @@ def _squeeze(embeds: list[discord.Embed]) -> list[discord.Embed]:
     while embeds_length(embeds) > TOTAL_CHAR_BUDGET and summary.description:
         excess = embeds_length(embeds) - TOTAL_CHAR_BUDGET
         keep = max(0, len(summary.description) - excess - 1)
-        summary.description = _clip(summary.description, keep) if keep > 20 else None
+        summary.description = clip(summary.description, keep) if keep > 20 else None
     for index, item in enumerate(summary.fields):
         if embeds_length(embeds) <= TOTAL_CHAR_BUDGET:
             break
-        summary.set_field_at(index, name=item.name, value=_clip(item.value or "-", 200))
+        summary.set_field_at(index, name=item.name, value=clip(item.value or "-", 200))
     return embeds
 
 
@@ -473,18 +351,6 @@ def _lines(lines: Sequence[str], locale: str = "en", limit: int = FIELD_LIMIT) -
         if used + len(line) + 1 > limit - len(tail) - 1 and index < len(lines) - 1:
             out.append(tail)
             break
-        out.append(_clip(line, limit - used))
+        out.append(clip(line, limit - used))
         used += len(out[-1]) + 1
     return "\n".join(out) or "-"
-
-
-def _escape(text: str) -> str:
-    """Player-chosen names and notes shown as typed, never as Discord markdown."""
-    return discord.utils.escape_markdown(text)
-
-
-def _clip(text: str, limit: int) -> str:
-    """At most ``limit`` characters, ending with ``…`` when cut."""
-    if len(text) <= limit:
-        return text
-    return text[: max(0, limit - 1)].rstrip() + "…"

@@ -64,7 +64,8 @@ async def professions(
 async def all_specializations(
     client: GW2Client, *, lang: str, refresh: bool = False, budget: float | None = None
 ) -> Fetched[list[Specialization]]:
-    """Every specialization (core lines and elite specs), named in ``lang`` (cached per language)."""
+    """Every specialization (core lines and elite specs), named in ``lang`` (cached per
+    language)."""
     return await client.get_public(
         "specializations",
         "/v2/specializations",
