@@ -24,6 +24,7 @@ __all__ = [
     "NEED_LABELS",
     "ROLE_LABELS",
     "need_label",
+    "option_label",
     "role_label",
     "spec_display_names",
     "unmet_reason",
