@@ -57,12 +57,12 @@ class AccountCog(commands.Cog, name="Account"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         usable = await self._usable_key(interaction.user.id)
         gw2 = self.bot.services.gw2
+        locale = user_locale(interaction)
         roster = await self.bot.services.key_checks.use_key(
             usable.linked,
             usable.key,
-            lambda key: fetch_characters(gw2, key, usable.linked.permissions),
+            lambda key: fetch_characters(gw2, key, usable.linked.permissions, lang=locale),
         )
-        locale = user_locale(interaction)
         pages = render.character_pages(roster, usable.linked.account_name, locale)
         if len(pages) == 1:
             await interaction.followup.send(embed=pages[0], ephemeral=True)

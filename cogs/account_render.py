@@ -263,10 +263,11 @@ def character_pages(
 def character_field(character: CharacterSummary, locale: str = "en") -> dict[str, str]:
     """``{"name": "🛡️ Name", "value": "Firebrand (Guardian) · level 80 · 34 h played"}``."""
     icon = PROFESSION_ICONS.get(character.profession, "❔")
+    profession = character.shown_profession
     spec = (
-        f"{character.elite_spec} ({character.profession})"
+        f"{character.elite_spec} ({profession})"
         if character.elite_spec
-        else character.profession or tr(locale, "unknown profession")
+        else profession or tr(locale, "unknown profession")
     )
     value = tr(
         locale,

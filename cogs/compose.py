@@ -150,7 +150,8 @@ class Compose(commands.Cog):
             notes = _cap_notes([f"Flexible slots: {', '.join(gathered.flexible)}.", *notes])
         locale = user_locale(interaction)
         result = await self._plan(request, match, exclude=(), language=locale)
-        result = with_spec_names(result, await spec_names(self.bot, default_catalogue(), locale))
+        names = await spec_names(self.bot, default_catalogue(), locale)
+        result = with_spec_names(result, names)
         session = PlanSession(
             request,
             match,
@@ -161,7 +162,12 @@ class Compose(commands.Cog):
         params = PlanParams(size=size, mode=request.mode, team_id=team_id or 0, roster=kind)
         message = await interaction.followup.send(
             embeds=render_plan(
-                result, catalogue=default_catalogue(), notes=notes, match=match, locale=locale
+                result,
+                catalogue=default_catalogue(),
+                notes=notes,
+                match=match,
+                locale=locale,
+                spec_names=names,
             ),
             view=plan_view(params, locale),
             ephemeral=True,
@@ -216,6 +222,7 @@ class Compose(commands.Cog):
                     notes=session.notes,
                     match=session.match,
                     locale=locale,
+                    spec_names=names,
                 ),
                 view=plan_view(shown, locale),
             )

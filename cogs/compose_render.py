@@ -18,10 +18,9 @@ from enum import IntEnum
 import discord
 
 from cogs.common.formatting import ARENANET_RED
+from cogs.compose_words import PlanWords, ai_note, clip, escape, match_line, verdict_lines
 from services.composer import Catalogue, ComposeResult, MatchContext, Plan, SubgroupPlan
-from services.composer.answer import AI_UNAVAILABLE_REASONS, ProposalVerdict
-from services.composer.prompt import pseudonyms
-from services.i18n import N_, format_number, tr
+from services.i18n import format_number, tr
 
 __all__ = [
     "MAX_EMBEDS",
@@ -49,8 +48,6 @@ COLOUR_MINOR_GAPS = discord.Colour(0xF2A93B)
 COLOUR_MAJOR_GAPS = discord.Colour(0xD9413C)
 COLOUR_SUMMARY = ARENANET_RED
 
-COLOUR_NAMES = {"red": N_("Red"), "green": N_("Green"), "blue": N_("Blue")}
-
 
 class Detail(IntEnum):
     """How much coverage detail fits: tried in order until the message is short enough."""
@@ -75,16 +72,20 @@ def render_plan(
     notes: Sequence[str] = (),
     match: MatchContext | None = None,
     locale: str = "en",
+    spec_names: Mapping[str, str] | None = None,
 ) -> list[discord.Embed]:
     """Every embed of a ``/compose`` answer: the summary first, then the subgroups.
 
     ``alternative`` counts rerolls (0 = the best plan). ``notes`` are short lines about the roster
-    (flexible slots, members whose characters could not be read).
+    (flexible slots, members whose characters could not be read). ``spec_names`` (spec key ->
+    name in ``locale``) names specs the slots don't show (examples, AI proposals); slots show
+    their own ``spec_name``.
     """
+    words = PlanWords(catalogue, locale, spec_names or {})
     embeds: list[discord.Embed] = []
     for detail in Detail:
-        summary = _summary(result, catalogue, alternative, notes, match, detail, locale)
-        embeds = [summary, *_subgroup_embeds(result, detail, locale)]
+        summary = _summary(result, words, alternative, notes, match, detail)
+        embeds = [summary, *_subgroup_embeds(result, detail, words)]
         if embeds_length(embeds) <= TOTAL_CHAR_BUDGET:
             return embeds
     return _squeeze(embeds)
@@ -95,81 +96,20 @@ def embeds_length(embeds: Sequence[discord.Embed]) -> int:
     return sum(len(e) for e in embeds)
 
 
-def match_line(match: MatchContext, locale: str = "en") -> str | None:
-    """``Live match: you are 2nd (Green, 245 PPT) · Red leads · skirmish ends in 40 min``."""
-    if not match.teams:
-        return None
-    ranked = sorted(match.teams, key=lambda t: (-t.victory_points, -t.score, t.colour))
-    parts: list[str] = []
-    ours = next((t for t in ranked if t.colour == match.our_colour), None)
-    leader = ranked[0]
-    if ours is not None:
-        place = ranked.index(ours) + 1
-        parts.append(
-            tr(
-                locale,
-                PLACES.get(place, "{team} is #{place} ({colour}, {ppt} PPT)"),
-                team=ours.name,
-                place=place,
-                colour=tr(locale, COLOUR_NAMES[ours.colour]),
-                ppt=ours.ppt,
-            )
-        )
-    if ours is None or leader is not ours:
-        parts.append(
-            tr(
-                locale,
-                "{team} ({colour}) leads",
-                team=leader.name,
-                colour=tr(locale, COLOUR_NAMES[leader.colour]),
-            )
-        )
-    contested = sorted(
-        (m for m in match.maps if m.contested_objectives),
-        key=lambda m: (-m.contested_objectives, m.name),
-    )
-    if contested:
-        parts.append(tr(locale, "fights on {maps}", maps=", ".join(m.name for m in contested[:2])))
-    if match.skirmish_ends_in_minutes is not None:
-        parts.append(
-            tr(
-                locale,
-                "skirmish ends in {minutes} min",
-                minutes=match.skirmish_ends_in_minutes,
-            )
-        )
-    return tr(locale, "Live match: {parts}", parts=" · ".join(parts))
-
-
-PLACES = {
-    1: N_("{team} is 1st ({colour}, {ppt} PPT)"),
-    2: N_("{team} is 2nd ({colour}, {ppt} PPT)"),
-    3: N_("{team} is 3rd ({colour}, {ppt} PPT)"),
-}
-
-
-def ai_note(note: str, locale: str) -> str:
-    """An "AI unavailable: <reason>" note in ``locale`` (other notes as they are)."""
-    for reason in AI_UNAVAILABLE_REASONS.values():
-        if note == f"AI unavailable: {reason}":
-            return tr(locale, "AI unavailable: {reason}", reason=tr(locale, reason))
-    return note
-
-
 # --------------------------------------------------------------------------------- summary
 
 
 def _summary(
     result: ComposeResult,
-    catalogue: Catalogue,
+    words: PlanWords,
     alternative: int,
     notes: Sequence[str],
     match: MatchContext | None,
     detail: Detail,
-    locale: str = "en",
 ) -> discord.Embed:
     plan = result.plan
-    mode = catalogue.mode(plan.mode)
+    locale = words.locale
+    mode = words.catalogue.mode(plan.mode)
     mode_label = tr(locale, mode.label) if mode is not None else plan.mode.title()
     if alternative:
         title = tr(
@@ -191,17 +131,19 @@ def _summary(
         lines.append(f"⚠️ {ai_note(ai.note, locale)}")
     if match is not None and (line := match_line(match, locale)):
         lines.append(line)
-    lines.extend(f"• {_escape(note)}" for note in notes)
+    lines.extend(f"• {escape(note)}" for note in notes)
     embed = discord.Embed(
-        title=_clip(title, TITLE_LIMIT),
-        description=_clip("\n".join(lines), DESCRIPTION_LIMIT) or None,
+        title=clip(title, TITLE_LIMIT),
+        description=clip("\n".join(lines), DESCRIPTION_LIMIT) or None,
         colour=COLOUR_SUMMARY,
     )
     if plan.squad:
         embed.add_field(
-            name=tr(locale, "Squad-wide"), value=_lines(_squad_lines(plan), locale), inline=False
+            name=tr(locale, "Squad-wide"),
+            value=_lines(_squad_lines(plan, words), locale),
+            inline=False,
         )
-    unmet = _unmet_lines(plan, locale)
+    unmet = _unmet_lines(plan, words)
     embed.add_field(
         name=tr(locale, "Unmet needs"),
         value=_lines(unmet, locale)
@@ -212,12 +154,14 @@ def _summary(
     if ai.verdicts:
         embed.add_field(
             name=tr(locale, "AI proposals"),
-            value=_lines(_verdict_lines(result, catalogue, detail, locale), locale),
+            value=_lines(
+                verdict_lines(result, words, 160 if detail is Detail.FULL else 110), locale
+            ),
             inline=False,
         )
     if plan.bench:
-        bench = ", ".join(_escape(name) for name in plan.bench)
-        embed.add_field(name=tr(locale, "Bench"), value=_clip(bench, FIELD_LIMIT), inline=False)
+        bench = ", ".join(escape(name) for name in plan.bench)
+        embed.add_field(name=tr(locale, "Bench"), value=clip(bench, FIELD_LIMIT), inline=False)
     footer = _solver_line(result, locale)
     if ai.status == "off" and ai.note:
         footer += f" · {ai_note(ai.note, locale)}"
@@ -225,27 +169,35 @@ def _summary(
     return embed
 
 
-def _squad_lines(plan: Plan) -> list[str]:
+def _squad_lines(plan: Plan, words: PlanWords) -> list[str]:
     out = []
     for need in sorted(plan.squad, key=lambda s: (-s.weight, s.label)):
         mark = "✅" if need.reached >= need.target else "⚠️"
-        out.append(f"{mark} {need.label} {need.reached}/{need.target}")
+        out.append(f"{mark} {words.need(need.need, need.label)} {need.reached}/{need.target}")
     return out
 
 
-def _unmet_lines(plan: Plan, locale: str = "en") -> list[str]:
+def _unmet_lines(plan: Plan, words: PlanWords) -> list[str]:
     """Squad-wide gaps first, then subgroup gaps grouped by need and reason, heaviest first."""
+    locale = words.locale
     lines: list[str] = []
     squad = sorted(
         (u for u in plan.unmet if u.scope == "squad"), key=lambda u: (-u.weight, u.label)
     )
     lines.extend(
-        tr(locale, "Squad · {need}: {reason}", need=u.label, reason=u.reason) for u in squad
+        tr(
+            locale,
+            "Squad · {need}: {reason}",
+            need=words.need(u.need, u.label),
+            reason=words.reason(u),
+        )
+        for u in squad
     )
     grouped: dict[tuple[int, str, str], list[int]] = defaultdict(list)
     for unmet in plan.unmet:
         if unmet.scope == "subgroup" and unmet.subgroup is not None:
-            grouped[(-unmet.weight, unmet.label, unmet.reason)].append(unmet.subgroup)
+            key = (-unmet.weight, words.need(unmet.need, unmet.label), words.reason(unmet))
+            grouped[key].append(unmet.subgroup)
     for (_, label, reason), numbers in sorted(grouped.items()):
         which = (
             tr(locale, "Subgroup {number}", number=numbers[0])
@@ -256,43 +208,6 @@ def _unmet_lines(plan: Plan, locale: str = "en") -> list[str]:
         )
         lines.append(f"{which} · {label}: {reason}")
     return lines
-
-
-def _verdict_lines(
-    result: ComposeResult, catalogue: Catalogue, detail: Detail, locale: str = "en"
-) -> list[str]:
-    names = _display_names(result.optimizer_plan)
-    lines = []
-    for verdict in result.ai.verdicts:
-        change = _describe_proposal(verdict, names, catalogue)
-        mark = "✅" if verdict.accepted else "❌"
-        word = tr(locale, "applied") if verdict.accepted else tr(locale, "rejected")
-        line = f"{mark} {change} — {word}: {verdict.reason}"
-        lines.append(_clip(line, 160 if detail is Detail.FULL else 110))
-    return lines
-
-
-def _display_names(plan: Plan) -> dict[str, str]:
-    """The prompt's pseudonyms (``Player 3``) → the names the commander knows."""
-    out: dict[str, str] = {}
-    for label, (gi, si) in pseudonyms(plan).items():
-        slot = plan.subgroups[gi].slots[si]
-        out[label] = _escape(slot.player) if slot.player else f"{slot.label} ({slot.spec_name})"
-    return out
-
-
-def _describe_proposal(
-    verdict: ProposalVerdict, names: Mapping[str, str], catalogue: Catalogue
-) -> str:
-    proposal = verdict.proposal
-    who = names.get(proposal.player, proposal.player)
-    if proposal.kind == "swap":
-        other = proposal.other_player or "?"
-        return f"swap {who} ↔ {names.get(other, other)}"
-    spec = catalogue.resolve_spec(proposal.spec or "")
-    spec_name = spec.name if spec is not None else (proposal.spec or "?")
-    role = catalogue.roles.get(proposal.role or "", proposal.role or "")
-    return f"{who} → {spec_name}" + (f" ({role})" if role else "")
 
 
 def _solver_line(result: ComposeResult, locale: str = "en") -> str:
@@ -325,17 +240,15 @@ def _solver_line(result: ComposeResult, locale: str = "en") -> str:
 
 
 def _subgroup_embeds(
-    result: ComposeResult, detail: Detail, locale: str = "en"
+    result: ComposeResult, detail: Detail, words: PlanWords
 ) -> list[discord.Embed]:
     notes = {n.subgroup: n.note for n in result.ai.subgroup_notes}
-    blocks = [
-        _subgroup_block(g, notes.get(g.number), detail, locale) for g in result.plan.subgroups
-    ]
+    blocks = [_subgroup_block(g, notes.get(g.number), detail, words) for g in result.plan.subgroups]
     if len(blocks) + 1 <= MAX_EMBEDS:
         return [
             discord.Embed(
-                title=_clip(b.title, TITLE_LIMIT),
-                description=_clip(b.body, DESCRIPTION_LIMIT),
+                title=clip(b.title, TITLE_LIMIT),
+                description=clip(b.body, DESCRIPTION_LIMIT),
                 colour=b.colour,
             )
             for b in blocks
@@ -347,38 +260,43 @@ def _subgroup_embeds(
         embed = discord.Embed(colour=worst.colour)
         for block in chunk:
             embed.add_field(
-                name=_clip(block.title, TITLE_LIMIT), value=_clip(block.body, FIELD_LIMIT)
+                name=clip(block.title, TITLE_LIMIT), value=clip(block.body, FIELD_LIMIT)
             )
         embeds.append(embed)
     return embeds
 
 
 def _subgroup_block(
-    group: SubgroupPlan, ai_note: str | None, detail: Detail, locale: str = "en"
+    group: SubgroupPlan, ai_note: str | None, detail: Detail, words: PlanWords
 ) -> _Block:
+    locale = words.locale
     numbers = {slot.label: i for i, slot in enumerate(group.slots, start=1)}
     lines = []
     for index, slot in enumerate(group.slots, start=1):
-        who = _escape(slot.player) if slot.player else tr(locale, "*open slot*")
+        who = escape(slot.player) if slot.player else tr(locale, "*open slot*")
         if detail is Detail.MINIMAL:
-            lines.append(f"`{index}` **{slot.spec_name}** · {_clip(who, MINIMAL_NAME_LENGTH)}")
+            lines.append(f"`{index}` **{slot.spec_name}** · {clip(who, MINIMAL_NAME_LENGTH)}")
         else:
-            lines.append(f"`{index}` **{slot.spec_name}** · {slot.role_label} · {who}")
+            role = words.role(slot.role, slot.role_label)
+            lines.append(f"`{index}` **{slot.spec_name}** · {role} · {who}")
     weighted = sorted(group.coverage, key=lambda c: (-c.weight, c.label))
     covered = [c for c in weighted if c.providers]
     missing = [c for c in weighted if not c.providers]
     if detail is Detail.FULL and covered:
         parts = [
-            f"{c.label} ({','.join(str(numbers[p]) for p in c.providers if p in numbers)})"
+            f"{words.need(c.need, c.label)} "
+            f"({','.join(str(numbers[p]) for p in c.providers if p in numbers)})"
             for c in covered
         ]
         lines.append(tr(locale, "**Covered:** {needs}", needs=", ".join(parts)))
     elif detail is Detail.COMPACT and covered:
-        lines.append(tr(locale, "**Covered:** {needs}", needs=", ".join(c.label for c in covered)))
+        needs = ", ".join(words.need(c.need, c.label) for c in covered)
+        lines.append(tr(locale, "**Covered:** {needs}", needs=needs))
     if missing:
-        lines.append(tr(locale, "**Missing:** {needs}", needs=", ".join(c.label for c in missing)))
+        needs = ", ".join(words.need(c.need, c.label) for c in missing)
+        lines.append(tr(locale, "**Missing:** {needs}", needs=needs))
     if ai_note and detail is not Detail.MINIMAL:
-        lines.append(f"🤖 {_clip(ai_note.strip(), 300)}")
+        lines.append(f"🤖 {clip(ai_note.strip(), 300)}")
     size = len(group.slots)
     players = tr(locale, "1 player") if size == 1 else tr(locale, "{size} players", size=size)
     if not missing:
@@ -415,11 +333,11 @@ def _squeeze(embeds: list[discord.Embed]) -> list[discord.Embed]:
     while embeds_length(embeds) > TOTAL_CHAR_BUDGET and summary.description:
         excess = embeds_length(embeds) - TOTAL_CHAR_BUDGET
         keep = max(0, len(summary.description) - excess - 1)
-        summary.description = _clip(summary.description, keep) if keep > 20 else None
+        summary.description = clip(summary.description, keep) if keep > 20 else None
     for index, item in enumerate(summary.fields):
         if embeds_length(embeds) <= TOTAL_CHAR_BUDGET:
             break
-        summary.set_field_at(index, name=item.name, value=_clip(item.value or "-", 200))
+        summary.set_field_at(index, name=item.name, value=clip(item.value or "-", 200))
     return embeds
 
 
@@ -433,18 +351,6 @@ def _lines(lines: Sequence[str], locale: str = "en", limit: int = FIELD_LIMIT) -
         if used + len(line) + 1 > limit - len(tail) - 1 and index < len(lines) - 1:
             out.append(tail)
             break
-        out.append(_clip(line, limit - used))
+        out.append(clip(line, limit - used))
         used += len(out[-1]) + 1
     return "\n".join(out) or "-"
-
-
-def _escape(text: str) -> str:
-    """Player-chosen names and notes shown as typed, never as Discord markdown."""
-    return discord.utils.escape_markdown(text)
-
-
-def _clip(text: str, limit: int) -> str:
-    """At most ``limit`` characters, ending with ``…`` when cut."""
-    if len(text) <= limit:
-        return text
-    return text[: max(0, limit - 1)].rstrip() + "…"

@@ -16,14 +16,17 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
+from services.composer.catalogue import default_catalogue
 from services.gw2 import (
     GW2APIError,
     GW2Client,
     InvalidKeyError,
     MissingPermissionError,
 )
-from services.gw2.models import Account, BuildTab, Specialization
+from services.gw2.game_names import GameNames, game_names
+from services.gw2.models import Account, BuildTab
 from services.keys import (
     KeyChecklist,
     OwnershipPolicy,
@@ -36,6 +39,8 @@ log = logging.getLogger(__name__)
 
 # The most characters /characters loads (an account has at most 70 slots).
 MAX_CHARACTERS = 70
+# Seconds /characters may wait for profession and spec names (cached for a day once fetched).
+NAMES_BUDGET_S = 2.0
 
 PROFESSION_ICONS: Mapping[str, str] = {
     "Guardian": "🛡️",
@@ -196,14 +201,19 @@ def access_names(access: Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class CharacterSummary:
-    """One line of ``/characters``."""
+    """One line of ``/characters``. Names are in the language asked for (English fallback)."""
 
     name: str
-    profession: str
+    profession: str  # the API's id, the English name ("Guardian")
     level: int
     elite_spec: str | None  # None: a core build (or builds hidden)
     age_seconds: int
     created: datetime | None
+    profession_name: str = ""  # in the asked language; empty: ``profession``
+
+    @property
+    def shown_profession(self) -> str:
+        return self.profession_name or self.profession
 
 
 @dataclass(frozen=True)
@@ -217,39 +227,43 @@ class CharacterRoster:
 
 
 async def fetch_characters(
-    gw2: GW2Client, key: str, permissions: Iterable[str], *, limit: int = MAX_CHARACTERS
+    gw2: GW2Client,
+    key: str,
+    permissions: Iterable[str],
+    *,
+    limit: int = MAX_CHARACTERS,
+    lang: str = "en",
 ) -> CharacterRoster:
     """Every character's profession, level, age and (with ``builds``) active elite spec.
 
-    One ``/v2/characters?ids=all`` request for the whole account (plus the static, cached
-    specializations); the build tabs in it are only read when the key has ``builds``.
+    One ``/v2/characters?ids=all`` request for the whole account; the build tabs in it are only
+    read when the key has ``builds``. Profession and elite-spec names are in ``lang``, from the
+    static, cached ``/v2/professions`` and ``/v2/specializations`` (English names when the API
+    cannot give them: elite specs then come from the composer's catalogue).
     """
     granted = {p.lower() for p in permissions}
     fetched = await gw2.characters_all(key)
     wanted = fetched.value[:limit]
     want_builds = "builds" in granted
     rows = [(c, c.build_tabs if want_builds else []) for c in wanted]
-    spec_ids = {
-        slot.id
-        for _character, tabs in rows
+    has_specs = any(
+        slot.id is not None
+        for _, tabs in rows
         for tab in tabs
         for slot in tab.build.specializations
-        if slot.id is not None
-    }
-    specs: dict[int, Specialization] = {}
-    if spec_ids:
-        try:
-            specs = {s.id: s for s in (await gw2.specializations(spec_ids)).value}
-        except GW2APIError as error:
-            log.info("Specialization lookup failed (%s)", error.outcome)
+    )
+    names = GameNames(lang="en")
+    if rows and (has_specs or lang != "en"):
+        names = await game_names(gw2, lang, want_specializations=has_specs, budget=NAMES_BUDGET_S)
     characters = tuple(
         CharacterSummary(
             name=character.name,
             profession=character.profession,
             level=character.level,
-            elite_spec=elite_spec_name(tabs, specs),
+            elite_spec=elite_spec_name(tabs, names),
             age_seconds=character.age,
             created=character.created,
+            profession_name=names.profession(character.profession),
         )
         for character, tabs in rows
     )
@@ -261,20 +275,36 @@ async def fetch_characters(
     )
 
 
-def elite_spec_name(tabs: Sequence[BuildTab], specs: Mapping[int, Specialization]) -> str | None:
+def elite_spec_name(tabs: Sequence[BuildTab], names: GameNames) -> str | None:
     """The elite specialization of the active build tab (the first tab when none is active).
 
     The elite spec sits in one of the three slots (the third, in practice); it is the slot whose
-    specialization is elite. ``None`` means a core build or unknown specializations.
+    specialization is elite. ``None`` means a core build or unknown specializations. When the API
+    could not name the specializations, the catalogue's English elite names are used.
     """
     if not tabs:
         return None
     tab = next((t for t in tabs if t.is_active), tabs[0])
+    english = _english_elite_names()
     for slot in tab.build.specializations:
-        spec = specs.get(slot.id) if slot.id is not None else None
-        if spec is not None and spec.elite:
-            return spec.name
+        if slot.id is None:
+            continue
+        elite = names.is_elite(slot.id)
+        if elite is None and slot.id in english:
+            return english[slot.id]
+        if elite:
+            return names.specialization(slot.id, english.get(slot.id, "")) or None
     return None
+
+
+@lru_cache(maxsize=1)
+def _english_elite_names() -> Mapping[int, str]:
+    """Specialization id -> English name of every elite spec the composer's catalogue knows."""
+    return {
+        spec.specialization_id: spec.name
+        for spec in default_catalogue().specs.values()
+        if spec.specialization_id is not None
+    }
 
 
 def format_played(seconds: int) -> str:

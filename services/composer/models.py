@@ -23,6 +23,7 @@ __all__ = [
     "SquadNeedCoverage",
     "SubgroupPlan",
     "UnmetNeed",
+    "UnmetReason",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -133,8 +134,29 @@ class SquadNeedCoverage(BaseModel):
     providers: tuple[str, ...]
 
 
+class UnmetReason(BaseModel):
+    """Why a need is unmet, as data: the renderer words it in the reader's language.
+
+    - ``no_spec``: no spec in the catalogue provides it;
+    - ``nobody``: nobody in the roster can (``examples``: option keys that could, ``spec:role``);
+    - ``too_few``: only ``able`` players (or open slots) can, for ``subgroups`` subgroups;
+    - ``traded``: the subgroup's ``slots`` went to heavier needs;
+    - ``partial``: a squad-wide need reached ``reached`` of ``target``.
+    """
+
+    model_config = _FROZEN
+
+    kind: Literal["no_spec", "nobody", "too_few", "traded", "partial"]
+    able: int = 0
+    subgroups: int = 0
+    slots: int = 0
+    reached: int = 0
+    target: int = 0
+    examples: tuple[str, ...] = ()
+
+
 class UnmetNeed(BaseModel):
-    """A need the plan leaves open, and why (one line for the player)."""
+    """A need the plan leaves open, and why (``reason``: one English line; ``why``: as data)."""
 
     model_config = _FROZEN
 
@@ -144,6 +166,7 @@ class UnmetNeed(BaseModel):
     label: str
     weight: int
     reason: str
+    why: UnmetReason | None = None
 
 
 class Plan(BaseModel):

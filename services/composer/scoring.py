@@ -25,6 +25,7 @@ from services.composer.models import (
     SquadNeedCoverage,
     SubgroupPlan,
     UnmetNeed,
+    UnmetReason,
 )
 from services.composer.problem import MAX_SUBGROUP, Problem, resolve
 
@@ -161,6 +162,7 @@ def build_plan(problem: Problem, raw: Sequence[Sequence[RawSlot]]) -> Plan:
             if providers:
                 group_score += weight * len(group)
             else:
+                why = _subgroup_reason(problem, need, len(group))
                 unmet.append(
                     UnmetNeed(
                         scope="subgroup",
@@ -168,7 +170,8 @@ def build_plan(problem: Problem, raw: Sequence[Sequence[RawSlot]]) -> Plan:
                         need=need,
                         label=catalogue.need_label(need),
                         weight=weight,
-                        reason=_subgroup_reason(problem, need, len(group)),
+                        reason=_reason_text(problem, need, why, squad=False),
+                        why=why,
                     )
                 )
         subgroups.append(
@@ -190,6 +193,7 @@ def build_plan(problem: Problem, raw: Sequence[Sequence[RawSlot]]) -> Plan:
             )
         )
         if reached < target:
+            why = _squad_reason(problem, need, reached, target)
             unmet.append(
                 UnmetNeed(
                     scope="squad",
@@ -197,7 +201,8 @@ def build_plan(problem: Problem, raw: Sequence[Sequence[RawSlot]]) -> Plan:
                     need=need,
                     label=catalogue.need_label(need),
                     weight=weight,
-                    reason=_squad_reason(problem, need, reached, target),
+                    reason=_reason_text(problem, need, why, squad=True),
+                    why=why,
                 )
             )
     bench = tuple(sorted(p.name for p in problem.request.roster if p.name not in placed))
@@ -300,33 +305,46 @@ def _providers(problem: Problem, predicate: Iterable[int]) -> tuple[list[str], i
     return players, problem.open_slots
 
 
-def _examples(problem: Problem, options: Sequence[int]) -> str:
-    best = sorted(options, key=lambda i: (-problem.options[i].preference, problem.options[i].key))[
-        :2
-    ]
-    return ", ".join(problem.options[i].label for i in best)
+def _examples(problem: Problem, options: Sequence[int]) -> tuple[str, ...]:
+    """Option keys (``spec:role``) of the two most preferred options among ``options``."""
+    best = sorted(options, key=lambda i: (-problem.options[i].preference, problem.options[i].key))
+    return tuple(problem.options[i].key for i in best[:2])
 
 
-def _subgroup_reason(problem: Problem, need: str, group_size: int) -> str:
-    label = problem.catalogue.need_label(need)
+def _subgroup_reason(problem: Problem, need: str, group_size: int) -> UnmetReason:
     givers = [i for i, prof in enumerate(problem.profiles) if need in prof]
     if not givers:
-        return f"no spec in the catalogue provides {label}"
+        return UnmetReason(kind="no_spec")
     players, open_slots = _providers(problem, givers)
     if problem.has_roster and not players and not open_slots:
-        return f"nobody in the roster can provide {label} (e.g. {_examples(problem, givers)})"
+        return UnmetReason(kind="nobody", examples=_examples(problem, givers))
     able = len(players) + open_slots
     if problem.has_roster and able < len(problem.sizes):
-        return f"only {able} player(s) can provide {label} for {len(problem.sizes)} subgroups"
-    return f"traded for higher-weight needs ({group_size} slots cannot cover everything)"
+        return UnmetReason(kind="too_few", able=able, subgroups=len(problem.sizes))
+    return UnmetReason(kind="traded", slots=group_size)
 
 
-def _squad_reason(problem: Problem, need: str, reached: int, target: int) -> str:
-    label = problem.catalogue.need_label(need)
+def _squad_reason(problem: Problem, need: str, reached: int, target: int) -> UnmetReason:
     givers = [i for i, o in enumerate(problem.options) if o.squad.get(need, 0) > 0]
     if not givers:
-        return f"no spec in the catalogue brings {label}"
+        return UnmetReason(kind="no_spec")
     players, open_slots = _providers(problem, givers)
     if problem.has_roster and not players and not open_slots:
-        return f"nobody in the roster can bring {label} (e.g. {_examples(problem, givers)})"
-    return f"{reached}/{target} reached: the slots went to higher-weight needs"
+        return UnmetReason(kind="nobody", examples=_examples(problem, givers))
+    return UnmetReason(kind="partial", reached=reached, target=target)
+
+
+def _reason_text(problem: Problem, need: str, why: UnmetReason, *, squad: bool) -> str:
+    """The English line of a reason (logs, the AI's view, tests); players see it translated."""
+    label = problem.catalogue.need_label(need)
+    verb = "bring" if squad else "provide"
+    if why.kind == "no_spec":
+        return f"no spec in the catalogue {verb}s {label}"
+    if why.kind == "nobody":
+        examples = ", ".join(problem.options[problem.option_index[k]].label for k in why.examples)
+        return f"nobody in the roster can {verb} {label} (e.g. {examples})"
+    if why.kind == "too_few":
+        return f"only {why.able} player(s) can provide {label} for {why.subgroups} subgroups"
+    if why.kind == "traded":
+        return f"traded for higher-weight needs ({why.slots} slots cannot cover everything)"
+    return f"{why.reached}/{why.target} reached: the slots went to higher-weight needs"

@@ -127,6 +127,20 @@ class GW2Core(GW2Transport):
         """Cancel requests still in flight; call before closing the shared session."""
         await self._flights.cancel_all()
 
+    async def get_public(
+        self,
+        family: str,
+        path: str,
+        params: Mapping[str, str],
+        adapter: TypeAdapter[T],
+        *,
+        refresh: bool = False,
+        budget: float | None = None,
+    ) -> Fetched[T]:
+        """A key-less endpoint through the resilient core (for endpoint modules beside the client,
+        e.g. :mod:`.game_names`)."""
+        return await self._get(family, path, params, adapter, refresh=refresh, budget=budget)
+
     async def _get(
         self,
         family: str,

@@ -30,6 +30,7 @@ FAMILY_POLICIES: dict[str, CachePolicy] = {
     "objectives": CachePolicy(ttl=24 * 3600, max_ttl=7 * 24 * 3600, stale_for=30 * 24 * 3600),
     "worlds": CachePolicy(ttl=24 * 3600, max_ttl=7 * 24 * 3600, stale_for=30 * 24 * 3600),
     "specializations": CachePolicy(ttl=24 * 3600, max_ttl=7 * 24 * 3600, stale_for=30 * 24 * 3600),
+    "professions": CachePolicy(ttl=24 * 3600, max_ttl=7 * 24 * 3600, stale_for=30 * 24 * 3600),
     "build": CachePolicy(ttl=300, max_ttl=3600),
     "tokeninfo": CachePolicy(ttl=60, max_ttl=600),
     "account": CachePolicy(ttl=300, max_ttl=900),

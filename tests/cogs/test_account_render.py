@@ -18,7 +18,8 @@ from services.accounts import (
     elite_spec_name,
     format_played,
 )
-from services.gw2.models import ACCOUNT, BUILD_TAB_LIST, SPECIALIZATION_LIST, Specialization
+from services.gw2.game_names import GameNames
+from services.gw2.models import ACCOUNT, BUILD_TAB_LIST, SPECIALIZATION_LIST
 from services.keys import KeyFailureState, evaluate_key
 
 # Shapes as /v2/account, /v2/characters/:id/buildtabs and /v2/specializations answer them.
@@ -72,8 +73,11 @@ SPECS_JSON = [
 ]
 
 
-def specs() -> dict[int, Specialization]:
-    return {s.id: s for s in SPECIALIZATION_LIST.validate_python(SPECS_JSON)}
+def specs(lang: str = "en") -> GameNames:
+    found = {s.id: s for s in SPECIALIZATION_LIST.validate_python(SPECS_JSON)}
+    if lang == "fr":
+        found[56] = found[56].model_copy(update={"name": "Tissesort"})
+    return GameNames(lang=lang, specializations=found)
 
 
 def test_the_elite_spec_comes_from_the_active_build_tab_whatever_the_slot() -> None:
@@ -81,8 +85,26 @@ def test_the_elite_spec_comes_from_the_active_build_tab_whatever_the_slot() -> N
     assert elite_spec_name(tabs, specs()) == "Weaver"
     no_active = [tab.model_copy(update={"is_active": False}) for tab in tabs]
     assert elite_spec_name(no_active, specs()) == "Tempest"
-    assert elite_spec_name(tabs, {}) is None
     assert elite_spec_name([], specs()) is None
+
+
+def test_the_elite_spec_is_named_in_the_asked_language_else_in_english() -> None:
+    tabs = BUILD_TAB_LIST.validate_python(BUILD_TABS_JSON)
+    assert elite_spec_name(tabs, specs("fr")) == "Tissesort"
+    # The API could not name the specializations: the catalogue's English elite names.
+    assert elite_spec_name(tabs, GameNames(lang="fr")) == "Weaver"
+    core_only = BUILD_TAB_LIST.validate_python(BUILD_TABS_JSON[:1])
+    core_only = [
+        tab.model_copy(
+            update={
+                "build": tab.build.model_copy(
+                    update={"specializations": tab.build.specializations[:2]}
+                )
+            }
+        )
+        for tab in core_only
+    ]
+    assert elite_spec_name(core_only, GameNames(lang="fr")) is None
 
 
 def test_access_codes_become_expansion_names() -> None:

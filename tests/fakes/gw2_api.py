@@ -15,7 +15,7 @@ What it serves (everything the client uses): ``/v2/build``, ``/v2/wvw/matches`` 
 ``?id=``, ``?ids=``, ``/{id}``), ``/v2/wvw/matches/overview``, ``/v2/wvw/objectives``,
 ``/v2/worlds``, ``/v2/wvw/timers/{lockout,teamassignment}``, ``/v2/tokeninfo``, ``/v2/account``,
 ``/v2/account/wvw``, ``/v2/characters`` (+ ``?ids=all``, ``/{name}/core``, ``/{name}/buildtabs``),
-``/v2/specializations``, ``/v2/guild/{id}``, ``/v2/wvw/guilds/{na,eu}``.
+``/v2/specializations``, ``/v2/professions``, ``/v2/guild/{id}``, ``/v2/wvw/guilds/{na,eu}``.
 
 The world (:class:`FakeWorld`) is generated from a seed and internally consistent: 4 NA matches
 (teams 11001–11012) and 5 EU matches (12001–12015), or legacy worlds with ``legacy_worlds=True``;
@@ -233,6 +233,23 @@ SPECIALIZATION_NAMES_I18N: dict[int, tuple[str, str, str]] = {
     5: ("Druide", "Druide", "Druida"),
     34: ("Faucheur", "Schnitter", "Segador"),
     61: ("Brise-sort", "Bannbrecher", "Rompehechizos"),
+    27: ("Draconnier", "Drachenjäger", "Cazadragones"),
+    56: ("Tissesort", "Weber", "Tejedor"),
+    7: ("Fracasseur", "Draufgänger", "Temerario"),
+}
+
+# The nine professions (``/v2/professions``: the id is the English name) and their names in the
+# French, German and Spanish game clients, served for ``lang=fr|de|es``.
+PROFESSION_NAMES_I18N: dict[str, tuple[str, str, str]] = {
+    "Guardian": ("Gardien", "Wächter", "Guardián"),
+    "Warrior": ("Guerrier", "Krieger", "Guerrero"),
+    "Revenant": ("Revenant", "Widergänger", "Retornado"),
+    "Engineer": ("Ingénieur", "Ingenieur", "Ingeniero"),
+    "Ranger": ("Rôdeur", "Waldläufer", "Guardabosques"),
+    "Thief": ("Voleur", "Dieb", "Ladrón"),
+    "Elementalist": ("Élémentaliste", "Elementarmagier", "Elementalista"),
+    "Mesmer": ("Envoûteur", "Mesmer", "Hipnotizador"),
+    "Necromancer": ("Nécromant", "Nekromant", "Nigromante"),
 }
 
 SPECIALIZATIONS: dict[int, tuple[str, str, bool]] = {
@@ -1049,6 +1066,7 @@ class FakeGW2API:
             ("/v2/wvw/guilds/{region}", self._wvw_guilds),
             ("/v2/guild/{id}", self._guild),
             ("/v2/specializations", self._specializations),
+            ("/v2/professions", self._professions),
             ("/v2/tokeninfo", self._tokeninfo),
             ("/v2/account", self._account),
             ("/v2/account/wvw", self._account_wvw),
@@ -1224,6 +1242,23 @@ class FakeGW2API:
         if "ids" in request.query:
             return self._many(request.query["ids"], rows, lambda r: r)
         return _json(sorted(int(i) for i in rows))
+
+    async def _professions(self, request: web.Request) -> web.Response:
+        index = _I18N_INDEX.get(request.query.get("lang", "en"))
+        rows = {
+            profession: {
+                "id": profession,
+                "name": names[index] if index is not None else profession,
+                "icon": "https://render.guildwars2.com/file/profession.png",
+                "specializations": sorted(
+                    i for i, (_, owner, _) in SPECIALIZATIONS.items() if owner == profession
+                ),
+            }
+            for profession, names in PROFESSION_NAMES_I18N.items()
+        }
+        if "ids" in request.query:
+            return self._many(request.query["ids"], rows, lambda r: r)
+        return _json(sorted(rows))
 
     def _many(
         self, ids_param: str, rows: Mapping[str, Any], render: Callable[[Any], Any]

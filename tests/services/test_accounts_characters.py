@@ -81,3 +81,37 @@ async def test_builds_the_stored_permissions_lack_are_not_shown(
     assert roster.builds_hidden
     assert roster.characters[0].elite_spec is None
     assert fake.count("/v2/specializations") == 0
+
+
+async def test_names_are_in_the_asked_language_with_one_request_per_static_endpoint(
+    gw2: GW2Client, fake: FakeGW2API
+) -> None:
+    permissions = ["account", "wvw", "characters", "builds"]
+    fake.add_key(KEY, permissions=permissions, characters=TEN)
+
+    roster = await fetch_characters(gw2, KEY, permissions, lang="de")
+    await fetch_characters(gw2, KEY, permissions, lang="de")
+
+    shown = {c.name: (c.shown_profession, c.elite_spec) for c in roster.characters}
+    assert shown["Zojja Prime"] == ("Wächter", "Feuerbrand")
+    assert shown["Rytlock Spin"] == ("Widergänger", "Herold")
+    assert shown["Core Ranger"] == ("Waldläufer", None)
+    assert roster.characters[0].profession == "Guardian"  # the id stays English (icons)
+    assert fake.count("/v2/professions") == 1
+    assert fake.count("/v2/specializations") == 1
+
+
+async def test_without_the_names_endpoints_names_are_english_and_elites_still_shown(
+    gw2: GW2Client, fake: FakeGW2API
+) -> None:
+    permissions = ["account", "wvw", "characters", "builds"]
+    fake.add_key(KEY, permissions=permissions, characters=TEN)
+    fake.fail("/v2/professions", 503, "API not active", times=None)
+    fake.fail("/v2/specializations", 503, "API not active", times=None)
+
+    roster = await fetch_characters(gw2, KEY, permissions, lang="fr")
+
+    shown = {c.name: (c.shown_profession, c.elite_spec) for c in roster.characters}
+    assert shown["Zojja Prime"] == ("Guardian", "Firebrand")
+    assert shown["Core Ranger"] == ("Ranger", None)
+    assert shown["Alt Number 00"] == ("Necromancer", "Scourge")

@@ -1,0 +1,159 @@
+"""The words of a ``/compose`` answer in the reader's language (pure: values in, text out).
+
+Spec, boon (need) and role names, unmet reasons, AI proposal lines, the live-match line and the
+"AI unavailable" note. The choice of words lives in :mod:`services.composer.wording`; this module
+renders them for one locale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import discord
+
+from services.composer import Catalogue, ComposeResult, MatchContext, Plan
+from services.composer.answer import AI_UNAVAILABLE_REASONS, ProposalVerdict
+from services.composer.models import UnmetNeed
+from services.composer.prompt import pseudonyms
+from services.composer.wording import need_label, option_label, role_label, unmet_reason
+from services.i18n import N_, Message, tr
+
+__all__ = ["PlanWords", "ai_note", "clip", "escape", "match_line", "verdict_lines"]
+
+COLOUR_NAMES = {"red": N_("Red"), "green": N_("Green"), "blue": N_("Blue")}
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWords:
+    """The plan's words in the reader's language: need, role and spec names, unmet reasons."""
+
+    catalogue: Catalogue
+    locale: str
+    spec_names: Mapping[str, str]
+
+    def need(self, need: str, label: str) -> str:
+        return _shown(need_label(need, label), self.locale)
+
+    def role(self, role: str, label: str) -> str:
+        return _shown(role_label(role, label), self.locale)
+
+    def reason(self, unmet: UnmetNeed) -> str:
+        return _shown(unmet_reason(unmet, self.catalogue, self.spec_names), self.locale)
+
+    def option(self, spec: str, role: str) -> str:
+        return option_label(spec, role, self.catalogue, self.spec_names).render(self.locale)
+
+
+def _shown(text: Message | str, locale: str) -> str:
+    return text.render(locale) if isinstance(text, Message) else text
+
+
+def match_line(match: MatchContext, locale: str = "en") -> str | None:
+    """``Live match: you are 2nd (Green, 245 PPT) · Red leads · skirmish ends in 40 min``."""
+    if not match.teams:
+        return None
+    ranked = sorted(match.teams, key=lambda t: (-t.victory_points, -t.score, t.colour))
+    parts: list[str] = []
+    ours = next((t for t in ranked if t.colour == match.our_colour), None)
+    leader = ranked[0]
+    if ours is not None:
+        place = ranked.index(ours) + 1
+        parts.append(
+            tr(
+                locale,
+                PLACES.get(place, "{team} is #{place} ({colour}, {ppt} PPT)"),
+                team=ours.name,
+                place=place,
+                colour=tr(locale, COLOUR_NAMES[ours.colour]),
+                ppt=ours.ppt,
+            )
+        )
+    if ours is None or leader is not ours:
+        parts.append(
+            tr(
+                locale,
+                "{team} ({colour}) leads",
+                team=leader.name,
+                colour=tr(locale, COLOUR_NAMES[leader.colour]),
+            )
+        )
+    contested = sorted(
+        (m for m in match.maps if m.contested_objectives),
+        key=lambda m: (-m.contested_objectives, m.name),
+    )
+    if contested:
+        parts.append(tr(locale, "fights on {maps}", maps=", ".join(m.name for m in contested[:2])))
+    if match.skirmish_ends_in_minutes is not None:
+        parts.append(
+            tr(
+                locale,
+                "skirmish ends in {minutes} min",
+                minutes=match.skirmish_ends_in_minutes,
+            )
+        )
+    return tr(locale, "Live match: {parts}", parts=" · ".join(parts))
+
+
+PLACES = {
+    1: N_("{team} is 1st ({colour}, {ppt} PPT)"),
+    2: N_("{team} is 2nd ({colour}, {ppt} PPT)"),
+    3: N_("{team} is 3rd ({colour}, {ppt} PPT)"),
+}
+
+
+def ai_note(note: str, locale: str) -> str:
+    """An "AI unavailable: <reason>" note in ``locale`` (other notes as they are)."""
+    for reason in AI_UNAVAILABLE_REASONS.values():
+        if note == f"AI unavailable: {reason}":
+            return tr(locale, "AI unavailable: {reason}", reason=tr(locale, reason))
+    return note
+
+
+def verdict_lines(result: ComposeResult, words: PlanWords, limit: int) -> list[str]:
+    """One line per AI proposal: the change, applied or rejected, and why."""
+    locale = words.locale
+    names = _display_names(result.optimizer_plan)
+    lines = []
+    for verdict in result.ai.verdicts:
+        change = _describe_proposal(verdict, names, words)
+        mark = "✅" if verdict.accepted else "❌"
+        word = tr(locale, "applied") if verdict.accepted else tr(locale, "rejected")
+        line = f"{mark} {change} — {word}: {verdict.reason}"
+        lines.append(clip(line, limit))
+    return lines
+
+
+def _display_names(plan: Plan) -> dict[str, str]:
+    """The prompt's pseudonyms (``Player 3``) → the names the commander knows."""
+    out: dict[str, str] = {}
+    for label, (gi, si) in pseudonyms(plan).items():
+        slot = plan.subgroups[gi].slots[si]
+        out[label] = escape(slot.player) if slot.player else f"{slot.label} ({slot.spec_name})"
+    return out
+
+
+def _describe_proposal(verdict: ProposalVerdict, names: Mapping[str, str], words: PlanWords) -> str:
+    proposal = verdict.proposal
+    who = names.get(proposal.player, proposal.player)
+    if proposal.kind == "swap":
+        other = proposal.other_player or "?"
+        return tr(
+            words.locale, "swap {player} ↔ {other}", player=who, other=names.get(other, other)
+        )
+    spec = words.catalogue.resolve_spec(proposal.spec or "")
+    if spec is None:
+        return f"{who} → {proposal.spec or '?'}"
+    return f"{who} → {words.option(spec.key, proposal.role or '')}"
+
+
+def escape(text: str) -> str:
+    """Player-chosen names and notes shown as typed, never as Discord markdown."""
+    return discord.utils.escape_markdown(text)
+
+
+def clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, ending with ``…`` when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)].rstrip() + "…"
