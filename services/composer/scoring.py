@@ -317,7 +317,7 @@ def _subgroup_reason(problem: Problem, need: str, group_size: int) -> str:
         return f"nobody in the roster can provide {label} (e.g. {_examples(problem, givers)})"
     able = len(players) + open_slots
     if problem.has_roster and able < len(problem.sizes):
-        return f"only {able} player(s) can provide {label} for {len(problem.sizes)} subgroups"
+        return f"{len(problem.sizes)} subgroups need {label}, players able to give it: {able}"
     return f"traded for higher-weight needs ({group_size} slots cannot cover everything)"
 
 
