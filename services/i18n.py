@@ -1,12 +1,12 @@
 """The bot's languages: one translation function, locale resolution and Babel formatting.
 
 Every user-facing string goes through :func:`tr` with the English text as its message id and
-named ``{placeholders}`` (a sentence about a number of things through :func:`trn`, gettext's
-``ngettext``: an English singular and plural, and one form per plural category of each language,
-chosen by the ``Plural-Forms`` rule of its catalogue); the translations live in gettext catalogues inside the package
-(``services/locales/<lang>/LC_MESSAGES/gw2optimizer.po``, read with Babel, so a wheel install has
-them without a build step). Discord command names and descriptions use the same catalogues, the
-names under the ``command-name`` context (see ``bot/translator.py``).
+named ``{placeholders}``; a sentence about a number of things goes through :func:`trn` (gettext's
+``ngettext``: an English singular and plural, and in each catalogue one form per plural category
+of the language, chosen by its ``Plural-Forms`` rule). The translations live in gettext catalogues
+inside the package (``services/locales/<lang>/LC_MESSAGES/gw2optimizer.po``, read with Babel, so a
+wheel install has them without a build step). Discord command names and descriptions use the same
+catalogues, the names under the ``command-name`` context (see ``bot/translator.py``).
 
 Bad input never raises: an unknown or unsupported locale is English, and a message id missing
 from a language (or whose translation is empty or has other placeholders) is shown in English and

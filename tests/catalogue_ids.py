@@ -2,8 +2,9 @@
 
 Ids are the literal English strings passed to ``tr(locale, "...")``, ``N_("...")``,
 ``Message("...")`` and ``UserFacingError("...")``, and the (singular, plural) pairs passed to
-``trn(locale, "...", "...", count)`` and ``PluralMessage("...", "...", count)``; command names, descriptions and choices come from the synced command
-tree instead (see ``tests/services/test_catalogue.py``).
+``trn(locale, "...", "...", count)`` and ``PluralMessage("...", "...", count)``; command names,
+descriptions and choices come from the synced command tree instead (see
+``tests/services/test_catalogue.py``).
 """
 
 from __future__ import annotations
