@@ -22,7 +22,7 @@ from cogs.common.formatting import (
     objective_type_name,
 )
 from services.alerts import AlertEvent, AlertFilter, held_for, pings_role
-from services.i18n import N_, Message, format_compact_duration, format_number, tr
+from services.i18n import N_, Message, format_compact_duration, format_number, tr, trn
 from services.teams import team_name
 from services.updates import stale_since_text
 
@@ -120,20 +120,18 @@ def event_line(
     if event.kind == "catch_up":
         count = block.alert_filter.count_wanted(event.changes, block.colour)
         if event.reason == "outage":
-            text = (
-                tr(locale, "While the GW2 API was down: 1 change (not listed one by one).")
-                if count == 1
-                else tr(
-                    locale,
-                    "While the GW2 API was down: {count} changes (not listed one by one).",
-                    count=count,
-                )
+            text = trn(
+                locale,
+                "While the GW2 API was down: {count} change (not listed one by one).",
+                "While the GW2 API was down: {count} changes (not listed one by one).",
+                count,
             )
-        elif count == 1:
-            text = tr(locale, "While offline: 1 change (not listed one by one).")
         else:
-            text = tr(
-                locale, "While offline: {count} changes (not listed one by one).", count=count
+            text = trn(
+                locale,
+                "While offline: {count} change (not listed one by one).",
+                "While offline: {count} changes (not listed one by one).",
+                count,
             )
         return f"↻ {text}"
     where = objective_label(event, objective_names, locale)

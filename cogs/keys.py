@@ -27,7 +27,7 @@ from bot.storage.keys import LinkedKey
 from services.accounts import check_key
 from services.errors import UserFacingError
 from services.gw2 import GW2APIError, InvalidKeyError
-from services.i18n import N_, tr
+from services.i18n import N_, tr, trn
 from services.keys import (
     AttemptLimiter,
     KeyMetrics,
@@ -196,11 +196,13 @@ class KeyLinking(commands.Cog):
             self._pending.pop(user_id, None)
             self.bot.dispatch("gw2_key_changed", user_id)  # see link_pasted_key
             await interaction.response.send_message(
-                tr(
+                trn(
                     locale,
-                    "Done: I forgot you. {count} linked account(s) and everything cached from "
+                    "Done: I forgot you. {count} linked account and everything cached from it "
+                    "are deleted.",
+                    "Done: I forgot you. {count} linked accounts and everything cached from "
                     "them are deleted.",
-                    count=removed,
+                    removed,
                 ),
                 ephemeral=True,
             )

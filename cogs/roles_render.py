@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import discord
 
-from services.i18n import N_, tr
+from services.i18n import N_, tr, trn
 from services.roles import MAX_RULES_PER_GUILD, ConditionKind, RoleRule, SyncReport
 
 CONDITION_NAMES: Mapping[ConditionKind, str] = {
@@ -137,40 +137,52 @@ def preview_text(
         parts.append(f"<@{line.user_id}>: {' '.join(bits)}")
     if len(changes) > PREVIEW_LIMIT:
         more = len(changes) - PREVIEW_LIMIT
-        parts.append(tr(locale, "…and {count} more members.", count=more))
+        parts.append(trn(locale, "…and {count} more member.", "…and {count} more members.", more))
     if not changes:
         parts.append(tr(locale, "Every checked member already has the right roles."))
-    summary = tr(locale, "Checked {count} linked member(s) of this server.", count=checked)
+    summary = trn(
+        locale,
+        "Checked {count} linked member of this server.",
+        "Checked {count} linked members of this server.",
+        checked,
+    )
     if unknown:
-        summary += " " + tr(
+        summary += " " + trn(
             locale,
-            "{count} could not be checked right now (GW2 API or Discord error): they keep "
-            "their roles.",
-            count=unknown,
+            "{count} member could not be checked right now (GW2 API or Discord error): they "
+            "keep their roles.",
+            "{count} members could not be checked right now (GW2 API or Discord error): they "
+            "keep their roles.",
+            unknown,
         )
     parts.append(summary)
     return "\n".join(parts)
 
 
 def sync_summary(report: SyncReport, *, members: int, locale: str = "en") -> str:
-    text = tr(
+    text = trn(
         locale,
-        "Synced {members} linked member(s): {added} role(s) given, {removed} removed.",
-        members=members,
+        "Synced {count} linked member — roles given: {added}, removed: {removed}.",
+        "Synced {count} linked members — roles given: {added}, removed: {removed}.",
+        members,
         added=report.added,
         removed=report.removed,
     )
     if report.nicknames:
-        text += " " + tr(locale, "{count} nickname(s) updated.", count=report.nicknames)
+        text += " " + trn(
+            locale, "{count} nickname updated.", "{count} nicknames updated.", report.nicknames
+        )
     if report.outage_batches:
         text += " " + tr(
             locale, "The GW2 API looked down for some of them, so no role was removed there."
         )
     if report.refused:
-        text += " " + tr(
+        text += " " + trn(
             locale,
-            "{count} change(s) failed: check that my role is above the managed roles and has "
+            "{count} change failed: check that my role is above the managed roles and has "
             "Manage Roles.",
-            count=report.refused,
+            "{count} changes failed: check that my role is above the managed roles and has "
+            "Manage Roles.",
+            report.refused,
         )
     return text

@@ -387,10 +387,12 @@ class Updates(commands.Cog):
         self, subscription: Subscription, view: MatchView, next_at: datetime, cycle: _Cycle
     ) -> Outcome:
         match = view.live.match
+        locale = await self._locale(subscription.guild_id)
         digest = content_hash(
             match,
             team_id=subscription.team_id,
             stale=view.live.stale,
+            locale=locale,
             fetched_at=view.live.fetched_at,
         )
         new_week = is_new_week(subscription.last_match_id, subscription.last_match_start, match)
@@ -406,7 +408,6 @@ class Updates(commands.Cog):
         channel = self.bot.get_partial_messageable(
             subscription.channel_id, guild_id=subscription.guild_id
         )
-        locale = await self._locale(subscription.guild_id)
         embed = view.embed_for(subscription.team_id, locale)
         content = view.content(locale)
         outcome: Outcome = "posted"

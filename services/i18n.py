@@ -1,10 +1,12 @@
 """The bot's languages: one translation function, locale resolution and Babel formatting.
 
 Every user-facing string goes through :func:`tr` with the English text as its message id and
-named ``{placeholders}``; the translations live in gettext catalogues inside the package
-(``services/locales/<lang>/LC_MESSAGES/gw2optimizer.po``, read with Babel, so a wheel install has
-them without a build step). Discord command names and descriptions use the same catalogues, the
-names under the ``command-name`` context (see ``bot/translator.py``).
+named ``{placeholders}``; a sentence about a number of things goes through :func:`trn` (gettext's
+``ngettext``: an English singular and plural, and in each catalogue one form per plural category
+of the language, chosen by its ``Plural-Forms`` rule). The translations live in gettext catalogues
+inside the package (``services/locales/<lang>/LC_MESSAGES/gw2optimizer.po``, read with Babel, so a
+wheel install has them without a build step). Discord command names and descriptions use the same
+catalogues, the names under the ``command-name`` context (see ``bot/translator.py``).
 
 Bad input never raises: an unknown or unsupported locale is English, and a message id missing
 from a language (or whose translation is empty or has other placeholders) is shown in English and
@@ -16,10 +18,12 @@ the only thing that changes is the miss counter, which metrics read.
 
 from __future__ import annotations
 
+import gettext
 import logging
 import string
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache, lru_cache
 from pathlib import Path
@@ -75,6 +79,21 @@ def tr(locale: str, message: str, /, **params: object) -> str:
     text = catalogues().translate(locale, message, context=None)
     if not params:
         return text
+    return _fill(locale, text, message, params)
+
+
+def trn(locale: str, singular: str, plural: str, count: int, /, **params: object) -> str:
+    """gettext's ``ngettext``: the form of ``singular``/``plural`` that ``count`` takes in
+    ``locale`` (French says "0 compte", English "0 accounts"), placeholders filled.
+
+    ``{count}`` is filled with ``count`` unless ``params`` give it another value (a formatted
+    number, say).
+    """
+    text = catalogues().translate_plural(locale, singular, plural, count)
+    return _fill(locale, text, plural, {"count": count, **params})
+
+
+def _fill(locale: str, text: str, message: str, params: dict[str, object]) -> str:
     params = {k: v.render(locale) if isinstance(v, Message) else v for k, v in params.items()}
     try:
         return text.format(**params)
@@ -105,6 +124,23 @@ class Message:
         return f"Message({self.id!r})"
 
 
+class PluralMessage(Message):
+    """:func:`trn` later: a counted message whose reader's language is not known yet."""
+
+    __slots__ = ("count", "plural")
+
+    def __init__(self, singular: str, plural: str, count: int, /, **params: object) -> None:
+        super().__init__(singular, **params)
+        self.plural = plural
+        self.count = count
+
+    def render(self, locale: str) -> str:
+        return trn(locale, self.id, self.plural, self.count, **self.params)
+
+    def __repr__(self) -> str:
+        return f"PluralMessage({self.id!r}, {self.plural!r}, {self.count!r})"
+
+
 def N_(message: str) -> str:
     """gettext's marker: ``message`` is a message id, translated where shown (``tr``)."""
     return message
@@ -130,8 +166,14 @@ class Catalogues:
 
     def __init__(self, directory: Path = LOCALE_DIR) -> None:
         self.messages: dict[str, dict[tuple[str, str | None], str]] = {}
+        # (English singular, English plural) -> one form per plural category of the language.
+        self.plurals: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {}
+        self.rules: dict[str, PluralRule] = {}
         for locale in LOCALES:
-            self.messages[locale] = _read_catalogue(directory, locale)
+            read = _read_catalogue(directory, locale)
+            self.messages[locale] = read.messages
+            self.plurals[locale] = read.plurals
+            self.rules[locale] = read.rule
         self.missing: Counter[str] = Counter()
 
     def translate(self, locale: str, message: str, *, context: str | None) -> str:
@@ -144,6 +186,24 @@ class Catalogues:
             log.debug("No %s translation for %r", language, message)
             return message
         return translated
+
+    def translate_plural(self, locale: str, singular: str, plural: str, count: int) -> str:
+        """The form of a counted message for ``count`` in ``locale`` (English rules when the
+        language lacks it, has an empty form, other placeholders or too few forms)."""
+        language = resolve_locale(locale)
+        english = singular if ENGLISH_RULE(count) == 0 else plural
+        if language == DEFAULT_LOCALE:
+            return english
+        rule = self.rules[language]
+        forms = self.plurals[language].get((singular, plural), ())
+        wanted = placeholders(plural)
+        if len(forms) != rule.forms or any(
+            not form or placeholders(form) != wanted for form in forms
+        ):
+            self.missing[language] += 1
+            log.debug("No %s plural translation for %r", language, plural)
+            return english
+        return forms[rule.form(count)]
 
 
 class MissingTranslationsCollector(Collector):
@@ -234,21 +294,53 @@ def _unit(language: str, amount: int, name: Literal["day", "hour", "minute", "se
 _UNIT_SECONDS: Final = {"day": 86_400, "hour": 3_600, "minute": 60, "second": 1}
 
 
-def _read_catalogue(directory: Path, locale: str) -> dict[tuple[str, str | None], str]:
+@dataclass(frozen=True)
+class PluralRule:
+    """A catalogue's ``Plural-Forms``: how many forms a counted message has and which one a
+    count takes (``plural=(n > 1)`` in French: 0 and 1 are singular)."""
+
+    expression: str = "(n != 1)"
+    forms: int = 2
+    _index: Callable[[int], int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # gettext's own parser of the C expression (it accepts nothing else).
+        object.__setattr__(self, "_index", gettext.c2py(self.expression))
+
+    def form(self, count: int) -> int:
+        """The index of the form ``count`` takes (clamped: a bad rule cannot raise)."""
+        return min(max(self._index(abs(int(count))), 0), self.forms - 1)
+
+
+ENGLISH_RULE: Final = PluralRule().form
+
+
+@dataclass(frozen=True)
+class _ReadCatalogue:
+    messages: dict[tuple[str, str | None], str]
+    plurals: dict[tuple[str, str], tuple[str, ...]]
+    rule: PluralRule
+
+
+def _read_catalogue(directory: Path, locale: str) -> _ReadCatalogue:
     path = directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
     if not path.is_file():
         log.warning("No %s catalogue at %s: that language falls back to English", locale, path)
-        return {}
+        return _ReadCatalogue({}, {}, PluralRule())
     with path.open("rb") as handle:
         catalogue = read_po(handle, locale=locale, domain=DOMAIN)
     messages: dict[tuple[str, str | None], str] = {}
+    plurals: dict[tuple[str, str], tuple[str, ...]] = {}
     for entry in catalogue:
-        if not entry.id or not isinstance(entry.id, str) or not isinstance(entry.string, str):
+        if not entry.id or entry.fuzzy:
             continue
-        if entry.fuzzy:
-            continue
-        messages[(entry.id, entry.context)] = entry.string
-    return messages
+        if isinstance(entry.id, str) and isinstance(entry.string, str):
+            messages[(entry.id, entry.context)] = entry.string
+        elif isinstance(entry.id, tuple) and entry.context is None and len(entry.id) == 2:
+            strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+            plurals[(entry.id[0], entry.id[1])] = tuple(str(s or "") for s in strings)
+    rule = PluralRule(catalogue.plural_expr, catalogue.num_plurals)
+    return _ReadCatalogue(messages, plurals, rule)
 
 
 # The server's language ------------------------------------------------------------------------

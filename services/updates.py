@@ -6,7 +6,8 @@
   the GW2 client stores a fetched match under every team in it, so only the first team of a group
   reaches the API and the others are served from the cache.
 - What a post would show, reduced to a stable hash (:func:`content_hash`): unchanged data is not
-  re-sent. The hash covers the data, not the rendered text, whose "time left" moves every minute.
+  re-sent. The hash covers the data and the language it is shown in, not the rendered text, whose
+  "time left" moves every minute.
 - Week reset detection (:func:`is_new_week`) and the week's final standings (:class:`WeekResult`).
 - A request pacer (:class:`RequestPacer`) that keeps the whole fan-out under Discord's global
   limit, so a large cycle takes the time the limit allows instead of collecting 429s.
@@ -29,6 +30,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from services.clock import parse_stored_time, stored_time
 from services.gw2.models import COLOURS, Match
+from services.i18n import DEFAULT_LOCALE
 from services.match_analysis import MatchSummary, kdr
 
 R = TypeVar("R")
@@ -116,14 +118,24 @@ def match_key(match: Match) -> tuple[str, str]:
 
 
 def content_hash(
-    match: Match, *, team_id: int, stale: bool, fetched_at: datetime | None = None
+    match: Match,
+    *,
+    team_id: int,
+    stale: bool,
+    locale: str,
+    fetched_at: datetime | None = None,
 ) -> str:
     """A stable hash of everything a post shows (independent of the process: no ``hash()``).
 
+    ``locale`` is the language of the post: after /settings language the same data is shown
+    again in the new one. English adds nothing to the hash, so the hashes stored before the
+    language counted stay valid (no channel gets its post again for nothing).
     ``fetched_at`` counts only for stale data ("stale since HH:MM" is part of what is shown).
     """
     digest = hashlib.sha256()
     digest.update(f"v{RENDER_VERSION}|{team_id}|{int(stale)}|".encode())
+    if locale != DEFAULT_LOCALE:
+        digest.update(f"{locale}|".encode())
     if stale and fetched_at is not None:
         digest.update(stored_time(fetched_at).encode())
     digest.update(match.model_dump_json().encode())

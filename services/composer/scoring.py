@@ -344,7 +344,7 @@ def _reason_text(problem: Problem, need: str, why: UnmetReason, *, squad: bool) 
         examples = ", ".join(problem.options[problem.option_index[k]].label for k in why.examples)
         return f"nobody in the roster can {verb} {label} (e.g. {examples})"
     if why.kind == "too_few":
-        return f"only {why.able} player(s) can provide {label} for {why.subgroups} subgroups"
+        return f"{why.subgroups} subgroups need {label}, players able to give it: {why.able}"
     if why.kind == "traded":
         return f"traded for higher-weight needs ({why.slots} slots cannot cover everything)"
     return f"{why.reached}/{why.target} reached: the slots went to higher-weight needs"

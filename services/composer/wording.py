@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from services.composer.catalogue import Catalogue
 from services.composer.models import UnmetNeed
 from services.gw2.game_names import GameNames
-from services.i18n import N_, Message
+from services.i18n import N_, Message, PluralMessage
 
 __all__ = [
     "NEED_LABELS",
@@ -71,9 +71,6 @@ ROLE_LABELS: Mapping[str, str] = {
 _REASONS: Mapping[tuple[str, str], str] = {
     ("subgroup", "no_spec"): N_("no spec in the catalogue provides {need}"),
     ("subgroup", "nobody"): N_("nobody in the roster can provide {need} (e.g. {examples})"),
-    ("subgroup", "too_few"): N_(
-        "only {able} player(s) can provide {need} for {subgroups} subgroups"
-    ),
     ("subgroup", "traded"): N_(
         "traded for higher-weight needs ({slots} slots cannot cover everything)"
     ),
@@ -117,6 +114,14 @@ def unmet_reason(
     Examples (``nobody``) are shown as ``Spec (role)`` with ``spec_names`` (key -> shown name).
     """
     why = unmet.why
+    if why is not None and unmet.scope == "subgroup" and why.kind == "too_few":
+        return PluralMessage(
+            "only {count} player can provide {need} for {subgroups} subgroups",
+            "only {count} players can provide {need} for {subgroups} subgroups",
+            why.able,
+            need=need_label(unmet.need, unmet.label),
+            subgroups=why.subgroups,
+        )
     message = _REASONS.get((unmet.scope, why.kind)) if why is not None else None
     if why is None or message is None:
         return unmet.reason

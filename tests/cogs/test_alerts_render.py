@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cogs.alerts import parse_maps, parse_types
-from cogs.alerts_render import MESSAGE_LIMIT, AlertBlock, render_batch
+from cogs.alerts_render import MESSAGE_LIMIT, AlertBlock, event_line, render_batch
 from services.alerts import AlertEvent, AlertFilter
+from services.alerts.events import CatchUpReason
 
 NOW = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 NAMES = {"1099-99": "Red Lake Garrison"}
@@ -101,3 +102,20 @@ def test_type_and_map_words() -> None:
     assert parse_types(None) == {"Camp", "Tower", "Keep", "Castle"}
     assert parse_maps("eb; red") == {"Center", "RedHome"}
     assert parse_maps("all") == {"Center", "RedHome", "BlueHome", "GreenHome"}
+
+
+def test_a_catch_up_line_counts_its_changes_in_the_readers_language() -> None:
+    def catch_up(reason: CatchUpReason, count: int) -> AlertEvent:
+        return AlertEvent(kind="catch_up", at=NOW, reason=reason, changes=[lost()] * count)
+
+    def line(reason: CatchUpReason, count: int, locale: str) -> str:
+        return event_line(catch_up(reason, count), block(), NAMES, locale)
+
+    assert line("offline", 1, "en") == "↻ While offline: 1 change (not listed one by one)."
+    assert line("outage", 3, "en") == (
+        "↻ While the GW2 API was down: 3 changes (not listed one by one)."
+    )
+    assert line("offline", 1, "fr") == "↻ Pendant mon absence : 1 changement (non détaillé)."
+    assert line("outage", 2, "de") == (
+        "↻ Während die GW2-API ausgefallen war: 2 Änderungen (nicht einzeln aufgeführt)."
+    )

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -217,6 +217,36 @@ async def test_a_scheduled_post_speaks_the_servers_language(tmp_path: Path, loca
     assert post.embed is not None
     assert post.embed["title"].startswith(EXPECTED[locale]["title"])
     assert EXPECTED[locale]["clock"] in post.embed["description"]
+    assert english_leaks(visible_text(post)) == []
+
+
+async def test_a_language_change_reaches_an_edited_post_without_new_match_data(
+    tmp_path: Path,
+) -> None:
+    async with world(tmp_path, "en-US") as w:
+        channel = w.discord.add_text_channel(w.guild, "wvw-updates")
+        async with w.bot() as app:
+            assert app.bot is not None
+            cog = app.bot.get_cog("Updates")
+            assert type(cog).__name__ == Updates.__name__
+            updates = cast(Updates, cog)
+            await w.ask("settings updates", {"channel": channel, "team": TEAM, "mode": "edit"})
+            post = await w.discord.wait_for_message(channel)
+            assert post.embed is not None
+            assert post.embed["title"].startswith("WvW EU Tier")
+            w.clock.advance(15 * 60)
+            await updates.run_cycle()
+            assert post.history == []  # same data, same language: left alone
+
+            await w.ask("settings language", {"language": "fr"})
+            w.clock.advance(15 * 60)
+            await updates.run_cycle()
+            posted = [m for m in w.discord.messages_in(channel) if m.source == "channel"]
+    assert [m.id for m in posted] == [post.id]
+    assert len(post.history) == 1  # edited once, in French
+    assert post.embed is not None
+    assert post.embed["title"].startswith(EXPECTED["fr"]["title"])
+    assert EXPECTED["fr"]["clock"] in post.embed["description"]
     assert english_leaks(visible_text(post)) == []
 
 

@@ -47,12 +47,12 @@ def test_preview_lists_gains_and_losses_and_says_nothing_changed() -> None:
     assert "<@2>: −<@&20>" in lines
     assert not any(line.startswith("<@3>") for line in lines)
     assert "would remove no role" in text
-    assert "1 could not be checked right now" in text
+    assert "1 member could not be checked right now" in text
 
 
 def test_sync_summary_counts_and_explains_refusals() -> None:
     report = SyncReport(added=3, removed=1, refused=2, outage_batches=1)
     text = render.sync_summary(report, members=12)
-    assert text.startswith("Synced 12 linked member(s): 3 role(s) given, 1 removed.")
+    assert text.startswith("Synced 12 linked members — roles given: 3, removed: 1.")
     assert "no role was removed there" in text
-    assert "2 change(s) failed" in text
+    assert "2 changes failed" in text

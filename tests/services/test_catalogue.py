@@ -10,8 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+
 from services.i18n import LOCALES, NAME_CONTEXT, catalogues, placeholders
-from tests.catalogue_ids import used_message_ids
+from tests.catalogue_ids import ROOT, used_message_ids, used_plural_ids
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.gw2_api import FakeGW2API
 from tests.harness import running_bot
@@ -73,8 +76,54 @@ async def test_the_catalogues_hold_no_unused_messages(tmp_path: Path) -> None:
 
 def test_every_language_has_the_same_message_ids() -> None:
     ids = {locale: set(catalogues().messages[locale]) for locale in LOCALES}
+    plural_ids = {locale: set(catalogues().plurals[locale]) for locale in LOCALES}
     for locale in LOCALES:
         assert ids[locale] == ids["en"], locale
+        assert plural_ids[locale] == plural_ids["en"], locale
+
+
+def test_every_counted_message_has_all_its_plural_forms_in_every_language() -> None:
+    used = used_plural_ids()
+    assert used, "the code counts things: trn/PluralMessage ids were expected"
+    loaded = catalogues()
+    problems: list[str] = []
+    for singular, plural in sorted(used):
+        if placeholders(singular) != placeholders(plural):
+            problems.append(f"en: singular and plural differ in placeholders: {singular!r}")
+        for locale in LOCALES:
+            forms = loaded.plurals[locale].get((singular, plural))
+            wanted = loaded.rules[locale].forms
+            if not forms:
+                problems.append(f"{locale}: no plural entry for {plural!r}")
+            elif len(forms) != wanted:
+                problems.append(f"{locale}: {len(forms)} forms for {plural!r}, {wanted} wanted")
+            else:
+                problems += [
+                    f"{locale}: form {n} of {plural!r} is empty or has other placeholders"
+                    for n, form in enumerate(forms)
+                    if not form or placeholders(form) != placeholders(plural)
+                ]
+    assert problems == []
+
+
+def test_the_catalogues_hold_no_unused_plural_messages() -> None:
+    used = set(used_plural_ids())
+    for locale in LOCALES:
+        assert set(catalogues().plurals[locale]) - used == set(), locale
+
+
+def test_pybabel_extraction_with_babel_cfg_finds_every_message_the_code_uses() -> None:
+    # What `pybabel extract -F babel.cfg` would list: the cfg carries the keywords (tr, trn...).
+    with (ROOT / "babel.cfg").open() as handle:
+        method_map, options_map = parse_mapping_cfg(handle)
+    # (Babel notes on stderr the f-strings it skips: English-only texts such as log lines.)
+    extracted = {
+        message
+        for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map, options_map, keywords={})
+    }
+    plurals = {message for message in extracted if isinstance(message, tuple)}
+    assert plurals == set(used_plural_ids())
+    assert set(used_message_ids()) <= extracted
 
 
 def test_english_messages_are_their_own_ids() -> None:

@@ -122,3 +122,25 @@ def test_a_catalogue_override_without_shipped_labels_still_renders() -> None:
     catalogue = parse_catalogue(doc)
     assert spec_display_names(catalogue, FRENCH) == {"guardian": "Gardien"}
     assert need_label("might", catalogue.need_label("might")) == "Macht!"
+
+
+def test_too_few_players_is_counted_in_each_language_plural_rule() -> None:
+    def reason(able: int) -> Message | str:
+        unmet = UnmetNeed(
+            scope="subgroup",
+            subgroup=1,
+            need="might",
+            label="might",
+            weight=1,
+            reason="English",
+            why=UnmetReason(kind="too_few", able=able, subgroups=3),
+        )
+        return unmet_reason(unmet, CATALOGUE, {})
+
+    one, two = reason(1), reason(2)
+    assert isinstance(one, Message) and isinstance(two, Message)
+    assert one.render("en").startswith("only 1 player can provide")
+    assert two.render("en").startswith("only 2 players can provide")
+    assert one.render("fr").startswith("seul 1 joueur peut fournir")
+    assert two.render("fr").startswith("seuls 2 joueurs peuvent fournir")
+    assert two.render("de").startswith("nur 2 Spieler können")

@@ -10,6 +10,8 @@ import pytest
 from services.i18n import (
     LOCALES,
     Catalogues,
+    PluralMessage,
+    PluralRule,
     catalogues,
     format_compact_duration,
     format_number,
@@ -18,6 +20,7 @@ from services.i18n import (
     stored_language,
     tr,
     tr_name,
+    trn,
 )
 
 
@@ -126,3 +129,75 @@ def test_missing_translations_are_exported_as_a_metric() -> None:
     assert tr("de-DE", "A sentence nobody translated.") == "A sentence nobody translated."
     after = registry.get_sample_value("gw2opt_translations_missing_total", {"locale": "de"})
     assert after == before + 1
+
+
+@pytest.mark.parametrize(
+    ("locale", "singular", "plural"),
+    [
+        ("fr", (0, 1), (2, 3, 21, 1_000_000)),
+        ("en", (1,), (0, 2, 21)),
+        ("de", (1,), (0, 2, 21)),
+        ("es", (1,), (0, 2, 21, 1_000_000)),
+    ],
+)
+def test_each_language_has_its_plural_rule(
+    locale: str, singular: tuple[int, ...], plural: tuple[int, ...]
+) -> None:
+    rule = catalogues().rules[locale]
+    assert rule.forms == 2
+    assert [rule.form(n) for n in singular] == [0] * len(singular)
+    assert [rule.form(n) for n in plural] == [1] * len(plural)
+
+
+def test_a_counted_message_takes_the_form_of_its_count_in_each_language() -> None:
+    singular, plural = "{count} nickname updated.", "{count} nicknames updated."
+    assert trn("fr", singular, plural, 0) == "0 pseudo mis à jour."
+    assert trn("fr", singular, plural, 1) == "1 pseudo mis à jour."
+    assert trn("fr", singular, plural, 2) == "2 pseudos mis à jour."
+    assert trn("en", singular, plural, 0) == "0 nicknames updated."
+    assert trn("en", singular, plural, 1) == "1 nickname updated."
+    assert trn("de", singular, plural, 0) == "0 Spitznamen aktualisiert."
+    assert trn("de-DE", singular, plural, 1) == "1 Spitzname aktualisiert."
+    assert trn("es-419", singular, plural, 1) == "1 apodo actualizado."
+    assert trn("es", singular, plural, 3) == "3 apodos actualizados."
+
+
+def test_a_plural_message_renders_later_in_the_readers_language() -> None:
+    message = PluralMessage("{count} nickname updated.", "{count} nicknames updated.", 1)
+    assert message.render("fr") == "1 pseudo mis à jour."
+    assert str(message) == "1 nickname updated."
+    # As a parameter of another message, it is rendered in that message's language.
+    assert tr("de", "{count} (this server: {shard})", count=message, shard=2) == (
+        "1 Spitzname aktualisiert. (dieser Server: 2)"
+    )
+
+
+def test_a_missing_plural_translation_falls_back_to_english_rules_and_is_counted(
+    tmp_path: Path,
+) -> None:
+    po = tmp_path / "fr" / "LC_MESSAGES" / "gw2optimizer.po"
+    po.parent.mkdir(parents=True)
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n'
+        '"Plural-Forms: nplurals=2; plural=(n > 1);\\n"\n\n'
+        'msgid "{count} day"\nmsgid_plural "{count} days"\n'
+        'msgstr[0] "{count} jour"\nmsgstr[1] "{count} jours"\n\n'
+        'msgid "{count} hour"\nmsgid_plural "{count} hours"\n'
+        'msgstr[0] "{count} heure"\nmsgstr[1] ""\n\n'
+        'msgid "{count} week"\nmsgid_plural "{count} weeks"\n'
+        'msgstr[0] "{n} semaine"\nmsgstr[1] "{n} semaines"\n',
+        encoding="utf-8",
+    )
+    local = Catalogues(tmp_path)
+    assert local.rules["fr"] == PluralRule("(n > 1)", 2)
+    assert local.translate_plural("fr", "{count} day", "{count} days", 0) == "{count} jour"
+    assert local.translate_plural("fr", "{count} day", "{count} days", 5) == "{count} jours"
+    assert local.missing == {}
+    # An empty form, other placeholders, an unknown id: English with English rules, counted.
+    assert local.translate_plural("fr", "{count} hour", "{count} hours", 0) == "{count} hours"
+    assert local.translate_plural("fr", "{count} week", "{count} weeks", 1) == "{count} week"
+    assert local.translate_plural("fr", "{count} year", "{count} years", 2) == "{count} years"
+    # German has no catalogue there: English rules, counted too.
+    assert local.rules["de"] == PluralRule()
+    assert local.translate_plural("de", "{count} day", "{count} days", 1) == "{count} day"
+    assert local.missing == {"fr": 3, "de": 1}

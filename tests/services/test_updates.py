@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from services.clock import ManualClock
 from services.gw2.models import Match
 from services.match_analysis import analyse_match
 from services.updates import (
+    RENDER_VERSION,
     RequestPacer,
     WeekResult,
     content_hash,
@@ -68,21 +70,33 @@ async def test_fetch_by_plan_fetches_teams_of_one_match_one_after_another() -> N
 
 
 def test_content_hash_is_stable_and_follows_the_data(match: Match) -> None:
+    def digest(
+        m: Match = match,
+        team_id: int = 11001,
+        stale: bool = False,
+        fetched_at: datetime | None = None,
+    ) -> str:
+        return content_hash(m, team_id=team_id, stale=stale, locale="en", fetched_at=fetched_at)
+
     same = Match.model_validate(match.model_dump())
-    assert content_hash(match, team_id=11001, stale=False) == content_hash(
-        same, team_id=11001, stale=False
-    )
-    assert content_hash(match, team_id=11001, stale=False) != content_hash(
-        match, team_id=11002, stale=False
-    )
-    assert content_hash(match, team_id=11001, stale=False) != content_hash(
-        match, team_id=11001, stale=True, fetched_at=T0
-    )
+    assert digest() == digest(same)
+    assert digest() != digest(team_id=11002)
+    assert digest() != digest(stale=True, fetched_at=T0)
     changed = match.model_copy(update={"kills": match.kills.model_copy(update={"red": 1})})
-    assert content_hash(match, team_id=11001, stale=False) != content_hash(
-        changed, team_id=11001, stale=False
-    )
-    assert len(content_hash(match, team_id=1, stale=False)) == 32
+    assert digest() != digest(changed)
+    assert len(digest(team_id=1)) == 32
+
+
+def test_content_hash_follows_the_language_of_the_post(match: Match) -> None:
+    hashes = {
+        locale: content_hash(match, team_id=11001, stale=False, locale=locale)
+        for locale in ("en", "fr", "de", "es")
+    }
+    assert len(set(hashes.values())) == 4
+    # English hashes are those stored before the language counted: no re-post after an upgrade.
+    legacy = hashlib.sha256(f"v{RENDER_VERSION}|11001|0|".encode())
+    legacy.update(match.model_dump_json().encode())
+    assert hashes["en"] == legacy.hexdigest()[:32]
 
 
 def test_a_new_week_is_a_later_match_not_the_first_one(match: Match) -> None:
