@@ -20,7 +20,7 @@ import discord
 from cogs.common.formatting import ARENANET_RED
 from cogs.compose_words import PlanWords, ai_note, clip, escape, match_line, verdict_lines
 from services.composer import Catalogue, ComposeResult, MatchContext, Plan, SubgroupPlan
-from services.i18n import format_number, tr
+from services.i18n import format_number, tr, trn
 
 __all__ = [
     "MAX_EMBEDS",
@@ -298,7 +298,7 @@ def _subgroup_block(
     if ai_note and detail is not Detail.MINIMAL:
         lines.append(f"🤖 {clip(ai_note.strip(), 300)}")
     size = len(group.slots)
-    players = tr(locale, "1 player") if size == 1 else tr(locale, "{size} players", size=size)
+    players = trn(locale, "{count} player", "{count} players", size)
     if not missing:
         title = tr(
             locale,

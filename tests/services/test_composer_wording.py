@@ -138,7 +138,8 @@ def test_too_few_players_is_counted_in_each_language_plural_rule() -> None:
         return unmet_reason(unmet, CATALOGUE, {})
 
     one, two = reason(1), reason(2)
-    assert isinstance(one, Message) and isinstance(two, Message)
+    assert isinstance(one, Message)
+    assert isinstance(two, Message)
     assert one.render("en").startswith("only 1 player can provide")
     assert two.render("en").startswith("only 2 players can provide")
     assert one.render("fr").startswith("seul 1 joueur peut fournir")
