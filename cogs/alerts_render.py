@@ -22,6 +22,7 @@ from cogs.common.formatting import (
 from cogs.wvw_render import match_title, objective_type_name
 from services.alerts import AlertEvent, AlertFilter, held_for, pings_role
 from services.i18n import N_, Message, format_compact_duration, format_number, tr
+from services.stored_messages import render_stored
 from services.teams import team_name
 from services.updates import stale_since_text
 
@@ -215,11 +216,18 @@ def outage_note(since: datetime) -> Message:
 RESUMED_NOTE = Message("✅ The GW2 API answers again — alerts resumed.")
 
 
-def admin_dm(guild_name: str, channel_label: str, reason: str) -> str:
-    """What the admin who set up a stopped alert subscription is told (once)."""
-    return (
-        f"I stopped posting WvW alerts in {channel_label} on **{guild_name}**: {reason} "
-        "Fix it, then run `/alerts set` there again to restart them."
+def admin_dm(
+    guild_name: str | None, channel_label: Message | str, reason: Message, locale: str = "en"
+) -> str:
+    """What the admin who set up a stopped alert subscription is told (once), in the server's
+    language; without ``guild_name`` (the bot left) the server is "your server"."""
+    return tr(
+        locale,
+        "I stopped posting WvW alerts in {channel} on **{server}**: {reason} "
+        "Fix it, then run `/alerts set` there again to restart them.",
+        channel=channel_label,
+        server=guild_name if guild_name is not None else Message("your server"),
+        reason=reason,
     )
 
 
@@ -263,7 +271,12 @@ def render_alert_list(
             ),
         ]
         if not subscription.enabled:
-            reason = subscription.last_error or tr(locale, "unknown reason")
+            # A stored message (older rows: English text), see services.stored_messages.
+            reason = (
+                render_stored(subscription.last_error, locale)
+                if subscription.last_error
+                else tr(locale, "unknown reason")
+            )
             lines.append(tr(locale, "**Stopped:** {reason}", reason=reason))
         elif subscription.paused_since is not None:
             lines.append(tr(locale, "Paused: the GW2 API is not answering."))
