@@ -22,7 +22,7 @@ from cogs.common.formatting import (
 from cogs.wvw_render import match_title, objective_type_name
 from services.alerts import AlertEvent, AlertFilter, held_for, pings_role
 from services.i18n import N_, Message, format_compact_duration, format_number, tr
-from services.stored_messages import render_stored
+from services.stored_messages import render_message, render_stored
 from services.teams import team_name
 from services.updates import stale_since_text
 
@@ -227,7 +227,7 @@ def admin_dm(
         "Fix it, then run `/alerts set` there again to restart them.",
         channel=channel_label,
         server=guild_name if guild_name is not None else Message("your server"),
-        reason=reason,
+        reason=render_message(reason, locale),
     )
 
 

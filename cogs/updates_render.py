@@ -17,7 +17,7 @@ from cogs.common.formatting import ARENANET_RED, COLOUR_MARKS, COLOUR_VALUES, NE
 from cogs.wvw_render import format_kdr, match_title, render_match
 from services.i18n import LANGUAGE_NAMES, N_, Message, format_number, server_language, tr
 from services.matches import LiveMatch
-from services.stored_messages import render_stored
+from services.stored_messages import render_message, render_stored
 from services.teams import team_name
 from services.updates import WeekResult, stale_since_text
 
@@ -136,7 +136,7 @@ def admin_dm(
         "Fix it, then run `/settings updates` there again to restart them.",
         channel=channel_label,
         server=guild_name if guild_name is not None else Message("your server"),
-        reason=reason,
+        reason=render_message(reason, locale),
     )
 
 

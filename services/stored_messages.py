@@ -5,7 +5,8 @@ stored as JSON: the message id and its parameters, e.g.
 ``{"id": "I'm missing {permissions} there — ...", "params": {"permissions": [{"id": "Send
 Messages"}]}}``. A parameter is a string, a number, a nested message or a list of those (shown
 joined with commas). :func:`render_stored` shows it in the reader's language; a row written before
-this format (plain English text) is shown as it is.
+this format (plain English text) is shown as it is. :func:`render_message` shows such a message
+before it is stored (the DM sent when it is written).
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ _ADAPTER: Final = TypeAdapter(StoredMessage)
 def dump_message(message: Message) -> str:
     """``message`` as stored JSON (language-neutral)."""
     return json.dumps(_stored(message).model_dump(exclude_defaults=True), ensure_ascii=False)
+
+
+def render_message(message: Message, locale: str) -> str:
+    """``message`` in ``locale``, list parameters included (``tr`` fills single values only)."""
+    return _render(_stored(message), locale)
 
 
 def render_stored(stored: str, locale: str) -> str:
