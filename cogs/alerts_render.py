@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import discord
+from babel.dates import format_timedelta
 
 from bot.storage.alerts import AlertSubscription
 from cogs.common.formatting import (
@@ -19,7 +20,7 @@ from cogs.common.formatting import (
     MAP_SHORT_NAMES,
     map_name,
 )
-from cogs.wvw_render import match_title, objective_type_name
+from cogs.wvw_render import COLOUR_NAMES, match_title, objective_type_name
 from services.alerts import AlertEvent, AlertFilter, held_for, pings_role
 from services.i18n import N_, Message, format_compact_duration, format_number, tr
 from services.stored_messages import render_message, render_stored
@@ -107,7 +108,7 @@ def event_line(
         standing = event.standing or {}
         ranked = sorted(standing.items(), key=lambda item: item[1], reverse=True)
         scores = " · ".join(
-            f"{COLOUR_MARKS.get(c, '')} {_colour_name(c, block)} {format_number(locale, s)}"
+            f"{COLOUR_MARKS.get(c, '')} {_colour_name(c, block, locale)} {format_number(locale, s)}"
             for c, s in ranked
         )
         return "⏰ " + tr(
@@ -306,20 +307,32 @@ def _fit(head: list[str], sections: list[list[str]], locale: str = "en") -> str:
 def _minutes(minutes: int | None, locale: str = "en") -> str:
     if minutes is None:
         return tr(locale, "a moment")
+    if locale != "en":  # the language's own narrow units ("5 Min.", "1 Std.")
+        return format_timedelta(
+            timedelta(minutes=minutes),
+            granularity="hour" if minutes % 60 == 0 else "minute",
+            threshold=10**9,  # never round up to a larger unit
+            format="narrow",
+            locale=locale,
+        )
     if minutes % 60 == 0:
         return f"{minutes // 60} h"
     return f"{minutes} min"
 
 
-def _colour_name(colour: str, block: AlertBlock) -> str:
+def _colour_name(colour: str, block: AlertBlock, locale: str = "en") -> str:
+    """The team's name, else its colour in the reader's language."""
     name = block.colour_names.get(colour)
-    return discord.utils.escape_markdown(name) if name else colour.title()
+    if name:
+        return discord.utils.escape_markdown(name)
+    known = COLOUR_NAMES.get(colour.lower())
+    return tr(locale, known) if known is not None else colour.title()
 
 
 def _side(colour: str, block: AlertBlock, locale: str = "en") -> str:
     if not colour:
         return tr(locale, "nobody")
-    return f"{COLOUR_MARKS.get(colour, '')} {_colour_name(colour, block)}"
+    return f"{COLOUR_MARKS.get(colour, '')} {_colour_name(colour, block, locale)}"
 
 
 def _guild(event: AlertEvent, locale: str = "en") -> str:
