@@ -417,17 +417,17 @@ class PasteKeyView(discord.ui.View):
 class PasteKeyModal(discord.ui.Modal, title="Link your GW2 API key"):
     """The DM-less way to hand over a key: a private text input."""
 
-    api_key: discord.ui.TextInput[PasteKeyModal] = discord.ui.TextInput(
-        label="API key",
-        custom_id="key",
-        placeholder="XXXXXXXX-XXXX-…",
-        min_length=20,
-        max_length=4000,
-    )
-
     def __init__(self, cog: KeyLinking, locale: str = "en") -> None:
         super().__init__(custom_id=PASTE_MODAL_ID, title=tr(locale, "Link your GW2 API key"))
-        self.api_key.label = tr(locale, "API key")
+        # Built per modal: its label speaks the user's language.
+        self.api_key: discord.ui.TextInput[PasteKeyModal] = discord.ui.TextInput(
+            label=tr(locale, "Your API key"),
+            custom_id="key",
+            placeholder="XXXXXXXX-XXXX-…",
+            min_length=20,
+            max_length=4000,
+        )
+        self.add_item(self.api_key)
         self.cog = cog
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:

@@ -68,3 +68,22 @@ async def test_a_plain_dm_is_answered_in_the_users_last_seen_language(tmp_path: 
     assert "Um einen GW2-API-Schlüssel zu verknüpfen" in (german.content or "")
     for answer in (french, german):
         assert leaks(answer.content or "", ("To link", "run", "paste here")) == []
+
+
+async def test_the_paste_key_modal_speaks_the_users_language(tmp_path: Path) -> None:
+    async with account_world(tmp_path) as world:
+        world.discord.close_dms(world.alice.user)
+        handle = await world.discord.slash(world.alice, "key add", locale="fr")
+        reply = await handle.wait_final_message()
+        click = await world.discord.click(world.alice, reply, "gw2opt:key:paste", locale="fr")
+        modal = await click.wait_modal()
+        key = make_gw2_key()
+        world.gw2.add_key(key, account_name="Alice.1234")
+        submitted = await world.discord.submit_modal(world.alice, click, {"key": key})
+        answer = await submitted.wait_final_message()
+    assert modal["title"] == "Lier votre clé d'API GW2"
+    (row,) = modal["components"]
+    (text_input,) = row["components"]
+    assert text_input["custom_id"] == "key"
+    assert text_input["label"] == "Votre clé d'API"
+    assert answer.embed is not None  # the key typed in the French modal is linked
