@@ -43,6 +43,7 @@ from .storage.keys import LinkedKey, LinkedKeyStore
 from .storage.roles import RoleRuleStore
 from .storage.subscriptions import SubscriptionRepository
 from .translator import CatalogueTranslator
+from .user_locales import UserLocales
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,8 @@ class GW2CommandTree(app_commands.CommandTree["GW2Bot"]):
 
     async def interaction_check(self, interaction: discord.Interaction[GW2Bot], /) -> bool:
         interaction.extras["started"] = time.perf_counter()
+        # Kept for what the bot later says outside an interaction (DMs): see bot/user_locales.
+        await interaction.client.user_locales.remember(interaction.user.id, interaction.locale)
         # A key typed into any option is a leak: refused privately, never echoed.
         return not await refuse_key_in_options(interaction)
 
@@ -174,6 +177,8 @@ class GW2Bot(commands.AutoShardedBot):
         self.identify_gate = IdentifyGate(1, services.clock)
         # guild id -> (monotonic expiry, stored language): cogs/common/locale.py
         self.guild_languages: dict[int, tuple[float, str]] = {}
+        # user id -> last seen Discord language, for DMs sent outside an interaction.
+        self.user_locales = UserLocales(services.keys, services.clock)
 
     # Lifecycle ---------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import discord
 from discord import app_commands
 
 from services.errors import UserFacingError
-from services.i18n import N_, tr
+from services.i18n import N_, Message, tr
 
 from .storage.database import DatabaseUnavailableError as DATABASE_UNAVAILABLE
 
@@ -48,6 +48,14 @@ def permission_names(permissions: list[str], locale: str = "en") -> str:
         tr(locale, _PERMISSION_NAMES[p]) if p in _PERMISSION_NAMES else p.replace("_", " ").title()
         for p in sorted(permissions)
     )
+
+
+def permission_messages(permissions: list[str]) -> list[Message | str]:
+    """``permission_names`` translated later: for a text stored without a language."""
+    return [
+        Message(_PERMISSION_NAMES[p]) if p in _PERMISSION_NAMES else p.replace("_", " ").title()
+        for p in sorted(permissions)
+    ]
 
 
 UNKNOWN_MESSAGE_CODE = 10008

@@ -21,6 +21,14 @@ if TYPE_CHECKING:
 README_URL = "https://github.com/gw2optimizer/gw2optimizer#readme"
 EMBED_COLOUR = ARENANET_RED
 NOT_CONFIGURED = N_("not configured (optimizer only)")
+# Why the GW2 API did not answer /about's build request, by the error's outcome label.
+GW2_OUTCOMES = {
+    "rate_limited": N_("rate limited"),
+    "endpoint_disabled": N_("endpoint disabled"),
+    "unavailable": N_("not answering"),
+    "bad_response": N_("unexpected answer"),
+    "error": N_("error"),
+}
 
 
 class About(commands.Cog):
@@ -50,7 +58,8 @@ async def gw2_status(bot: GW2Bot, locale: str = "en") -> str:
     try:
         build = await bot.services.gw2.build(budget=1.5)
     except GW2APIError as error:
-        return tr(locale, "unreachable ({outcome})", outcome=error.outcome)
+        reason = tr(locale, GW2_OUTCOMES.get(error.outcome, GW2_OUTCOMES["error"]))
+        return tr(locale, "unreachable ({outcome})", outcome=reason)
     status = tr(locale, "online (build {build})", build=build.value.id)
     return status + " — " + tr(locale, "cached") if build.stale else status
 
@@ -58,11 +67,11 @@ async def gw2_status(bot: GW2Bot, locale: str = "en") -> str:
 async def mistral_status(bot: GW2Bot, locale: str = "en") -> str:
     """Whether Mistral answers right now (a cached, time-boxed probe), or that it is not set up.
 
-    The probe's own text (state and detail) stays English."""
+    The probe gives a message (state and detail), shown in ``locale``."""
     probe = bot.services.mistral_probe
     if probe is None:
         return tr(locale, NOT_CONFIGURED)
-    return (await probe.status()).text
+    return (await probe.status()).message.render(locale)
 
 
 def render_about(

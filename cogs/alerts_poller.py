@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Literal
 
 import discord
 
-from bot.errors import permission_names
 from bot.sentry import capture_exception
 from bot.storage.alerts import AlertRepository, AlertSubscription, PollRecord, StoredEvent
 from cogs.alerts_render import (
@@ -46,10 +45,18 @@ from cogs.alerts_render import (
     render_batch,
 )
 from cogs.common.locale import guild_locale
+from cogs.common.stopped import (
+    UNKNOWN_CHANNEL_CODE,
+    channel_deleted,
+    channel_label,
+    forbidden_reason,
+    send_admin_dm,
+)
 from services.alerts import AlertEvent, AlertMetrics, LastSeen, colour_of, derive
 from services.gw2 import Fetched, GW2APIError, NotFoundError, UnavailableError
 from services.gw2.models import COLOURS, Match
 from services.i18n import Message
+from services.stored_messages import dump_message
 from services.teams import team_name
 from services.updates import RequestPacer, fetch_by_plan, match_key
 
@@ -87,7 +94,7 @@ class _Poll:
     teams: Mapping[int, TeamResult]
     events: Mapping[tuple[str, str], Sequence[StoredEvent]]
     objective_names: Mapping[str, str]
-    stopped: list[tuple[AlertSubscription, str, str]] = field(default_factory=list)
+    stopped: list[tuple[AlertSubscription, Message, Message | str]] = field(default_factory=list)
 
 
 class AlertPoller:
@@ -320,11 +327,12 @@ class AlertPoller:
                 task.add_done_callback(self._in_flight.discard)
                 return await asyncio.shield(task)
         except discord.NotFound as error:
-            if error.code == 10003:
-                return await self._stop(subscriptions, poll, "the channel was deleted.")
+            if error.code == UNKNOWN_CHANNEL_CODE:
+                return await self._stop(subscriptions, poll, channel_deleted(), "channel_gone")
             return self._failed(subscriptions, error)
         except discord.Forbidden:
-            return await self._stop(subscriptions, poll, self._forbidden_reason(subscriptions[0]))
+            reason = self._forbidden_reason(subscriptions[0])
+            return await self._stop(subscriptions, poll, reason, "forbidden")
         except Exception as error:
             return self._failed(subscriptions, error)
 
@@ -364,17 +372,21 @@ class AlertPoller:
         return block, True, outage and bool(notes)
 
     async def _stop(
-        self, subscriptions: Sequence[AlertSubscription], poll: _Poll, reason: str
+        self,
+        subscriptions: Sequence[AlertSubscription],
+        poll: _Poll,
+        reason: Message,
+        kind: Literal["channel_gone", "forbidden"],
     ) -> Outcome:
-        kind: Literal["channel_gone", "forbidden"] = (
-            "channel_gone" if "deleted" in reason else "forbidden"
-        )
+        """Turn the channel's subscriptions off; ``kind`` (the metrics label) comes from the
+        error's type, ``reason`` is stored without a language (``/alerts show`` translates it)."""
         channel_id = subscriptions[0].channel_id
         log.info("Stopping alerts in channel %d: %s", channel_id, reason)
         self.metrics.delivery(kind)
         self.metrics.disabled.labels(reason=kind).inc(len(subscriptions))
-        await self.repository.disable([s.id for s in subscriptions], reason, poll.now)
-        label = self._channel_label(channel_id)
+        stored = dump_message(reason)
+        await self.repository.disable([s.id for s in subscriptions], stored, poll.now)
+        label = channel_label(self.bot, channel_id)
         poll.stopped.extend((s, reason, label) for s in subscriptions)
         return "disabled"
 
@@ -389,25 +401,17 @@ class AlertPoller:
         self.metrics.delivery("error")
         return "error"
 
-    def _forbidden_reason(self, subscription: AlertSubscription) -> str:
+    def _forbidden_reason(self, subscription: AlertSubscription) -> Message:
         channel = self.bot.get_channel(subscription.channel_id)
+        missing: list[str] = []
         if isinstance(channel, discord.abc.GuildChannel):
             permissions = channel.permissions_for(channel.guild.me)
             missing = [name for name in PERMISSIONS if not getattr(permissions, name)]
-            if missing:
-                return (
-                    f"I'm missing {permission_names(missing)} there — give my role that "
-                    "permission in the channel settings."
-                )
-        return f"Discord refused my message: I need {permission_names(list(PERMISSIONS))} there."
+        return forbidden_reason(missing, PERMISSIONS)
 
-    def _channel_label(self, channel_id: int) -> str:
-        channel = self.bot.get_channel(channel_id)
-        if isinstance(channel, discord.abc.GuildChannel):
-            return f"#{channel.name}"
-        return "a channel that no longer exists"
-
-    async def _tell_admins(self, stopped: Sequence[tuple[AlertSubscription, str, str]]) -> None:
+    async def _tell_admins(
+        self, stopped: Sequence[tuple[AlertSubscription, Message, Message | str]]
+    ) -> None:
         """DM each admin once per stopped channel (nobody if unknown or DMs closed)."""
         told: set[tuple[int, int]] = set()
         for subscription, reason, label in stopped:
@@ -416,16 +420,11 @@ class AlertPoller:
                 continue
             told.add((admin_id, subscription.channel_id))
             guild = self.bot.get_guild(subscription.guild_id)
-            text = admin_dm(guild.name if guild else "your server", label, reason)
-            try:
-                await self.pacer.acquire()
-                user = self.bot.get_user(admin_id) or await self.bot.fetch_user(admin_id)
-                await self.pacer.acquire()
-                await user.send(text, allowed_mentions=discord.AllowedMentions.none())
-                self.metrics.delivery("admin_dm")
-            except discord.HTTPException as error:
-                log.info("Could not DM the admin about stopped alerts (%s)", error.code)
-                self.metrics.delivery("admin_dm_failed")
+            # The server's language: the admin set the alerts up for that server.
+            locale = await guild_locale(self.bot, guild, subscription.guild_id)
+            text = admin_dm(guild.name if guild else None, label, reason, locale)
+            told_them = await send_admin_dm(self.bot, self.pacer, admin_id, text)
+            self.metrics.delivery("admin_dm" if told_them else "admin_dm_failed")
 
 
 def _colour_names(match: Match | None) -> dict[str, str]:

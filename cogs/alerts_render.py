@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import discord
+from babel.dates import format_timedelta
 
 from bot.storage.alerts import AlertSubscription
 from cogs.common.formatting import (
     COLOUR_MARKS,
+    COLOUR_NAMES,
     MAP_SHORT_NAMES,
     map_name,
     match_title,
@@ -23,6 +25,7 @@ from cogs.common.formatting import (
 )
 from services.alerts import AlertEvent, AlertFilter, held_for, pings_role
 from services.i18n import N_, Message, format_compact_duration, format_number, tr, trn
+from services.stored_messages import render_message, render_stored
 from services.teams import team_name
 from services.updates import stale_since_text
 
@@ -107,7 +110,7 @@ def event_line(
         standing = event.standing or {}
         ranked = sorted(standing.items(), key=lambda item: item[1], reverse=True)
         scores = " · ".join(
-            f"{COLOUR_MARKS.get(c, '')} {_colour_name(c, block)} {format_number(locale, s)}"
+            f"{COLOUR_MARKS.get(c, '')} {_colour_name(c, block, locale)} {format_number(locale, s)}"
             for c, s in ranked
         )
         return "⏰ " + tr(
@@ -214,11 +217,18 @@ def outage_note(since: datetime) -> Message:
 RESUMED_NOTE = Message("✅ The GW2 API answers again — alerts resumed.")
 
 
-def admin_dm(guild_name: str, channel_label: str, reason: str) -> str:
-    """What the admin who set up a stopped alert subscription is told (once)."""
-    return (
-        f"I stopped posting WvW alerts in {channel_label} on **{guild_name}**: {reason} "
-        "Fix it, then run `/alerts set` there again to restart them."
+def admin_dm(
+    guild_name: str | None, channel_label: Message | str, reason: Message, locale: str = "en"
+) -> str:
+    """What the admin who set up a stopped alert subscription is told (once), in the server's
+    language; without ``guild_name`` (the bot left) the server is "your server"."""
+    return tr(
+        locale,
+        "I stopped posting WvW alerts in {channel} on **{server}**: {reason} "
+        "Fix it, then run `/alerts set` there again to restart them.",
+        channel=channel_label,
+        server=guild_name if guild_name is not None else Message("your server"),
+        reason=render_message(reason, locale),
     )
 
 
@@ -262,7 +272,12 @@ def render_alert_list(
             ),
         ]
         if not subscription.enabled:
-            reason = subscription.last_error or tr(locale, "unknown reason")
+            # A stored message (older rows: English text), see services.stored_messages.
+            reason = (
+                render_stored(subscription.last_error, locale)
+                if subscription.last_error
+                else tr(locale, "unknown reason")
+            )
             lines.append(tr(locale, "**Stopped:** {reason}", reason=reason))
         elif subscription.paused_since is not None:
             lines.append(tr(locale, "Paused: the GW2 API is not answering."))
@@ -292,20 +307,32 @@ def _fit(head: list[str], sections: list[list[str]], locale: str = "en") -> str:
 def _minutes(minutes: int | None, locale: str = "en") -> str:
     if minutes is None:
         return tr(locale, "a moment")
+    if locale != "en":  # the language's own narrow units ("5 Min.", "1 Std.")
+        return format_timedelta(
+            timedelta(minutes=minutes),
+            granularity="hour" if minutes % 60 == 0 else "minute",
+            threshold=10**9,  # never round up to a larger unit
+            format="narrow",
+            locale=locale,
+        )
     if minutes % 60 == 0:
         return f"{minutes // 60} h"
     return f"{minutes} min"
 
 
-def _colour_name(colour: str, block: AlertBlock) -> str:
+def _colour_name(colour: str, block: AlertBlock, locale: str = "en") -> str:
+    """The team's name, else its colour in the reader's language."""
     name = block.colour_names.get(colour)
-    return discord.utils.escape_markdown(name) if name else colour.title()
+    if name:
+        return discord.utils.escape_markdown(name)
+    known = COLOUR_NAMES.get(colour.lower())
+    return tr(locale, known) if known is not None else colour.title()
 
 
 def _side(colour: str, block: AlertBlock, locale: str = "en") -> str:
     if not colour:
         return tr(locale, "nobody")
-    return f"{COLOUR_MARKS.get(colour, '')} {_colour_name(colour, block)}"
+    return f"{COLOUR_MARKS.get(colour, '')} {_colour_name(colour, block, locale)}"
 
 
 def _guild(event: AlertEvent, locale: str = "en") -> str:

@@ -19,9 +19,11 @@ from discord.ext import commands
 from bot.storage.keys import LinkedKey
 from bot.storage.leases import JobLeases, new_owner
 from bot.tracing import cycle_transaction
+from services.i18n import resolve_locale, tr
 from services.keys import CycleDecision
+from services.keys.validation import APPLICATIONS_URL
 
-from . import account_render as render
+from .account_render import plain
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
@@ -105,13 +107,26 @@ class KeyRevalidation(commands.Cog):
     async def _tell_key_invalid(self, linked: LinkedKey) -> None:
         try:
             user = self.bot.get_user(linked.user_id) or await self.bot.fetch_user(linked.user_id)
-            await user.send(render.invalid_key_notice(linked.account_name))
+            await user.send(invalid_key_notice(linked.account_name, resolve_locale(linked.locale)))
         except discord.HTTPException as error:
             log.info(
                 "Could not tell user %d their key is invalid (HTTP %s)",
                 linked.user_id,
                 error.status,
             )
+
+
+def invalid_key_notice(account_name: str, locale: str = "en") -> str:
+    """The one DM a user gets when their stored key is marked invalid, in their last seen
+    language (``linked_keys.locale``: the DM has no interaction to read it from)."""
+    return tr(
+        locale,
+        "Your GW2 API key for **{account}** stopped working: ArenaNet has been rejecting it for "
+        "a while (deleted or expired). Create a new key at {url} and link it with /key add, or "
+        "remove the old one with /key remove.",
+        account=plain(account_name),
+        url=APPLICATIONS_URL,
+    )
 
 
 async def setup(bot: GW2Bot) -> None:

@@ -266,18 +266,18 @@ class KeyLinking(commands.Cog):
             parsed = parse_key(shaped[0]) if shaped else None
         if parsed is None:
             pending = self.pending_link(message.author.id)
-            locale = pending.locale if pending is not None else "en"
-            reply = tr(locale, render.DM_HINT)
-            if pending is not None:
-                self.metrics.link_attempt("invalid_format")
-                reply = format_help(locale)
-            await send_quietly(message.channel, content=reply)
+            if pending is None:
+                locale = await self.bot.user_locales.of(message.author.id)
+                await send_quietly(message.channel, content=tr(locale, render.DM_HINT))
+                return
+            self.metrics.link_attempt("invalid_format")
+            await send_quietly(message.channel, content=format_help(pending.locale))
             return
         async with message.channel.typing():
             try:
                 answer = await self.link_pasted_key(message.author.id, parsed)
             except UserFacingError as error:  # e.g. the database is full: nothing was stored
-                answer = LinkReply(str(error))
+                answer = LinkReply(error.localised(await self._locale(message.author.id)))
         await send_quietly(message.channel, content=answer.content, embed=answer.embed)
 
     # Linking -----------------------------------------------------------------------------------
@@ -304,7 +304,7 @@ class KeyLinking(commands.Cog):
         """Check a pasted key and store it when it qualifies; the answer for the user."""
         retry_after = self.limiter.check(user_id)
         pending = self.pending_link(user_id)
-        locale = pending.locale if pending is not None else "en"
+        locale = await self._locale(user_id)
         if retry_after is not None:
             self.metrics.link_attempt("rate_limited")
             return LinkReply(retry_message(retry_after, locale))
@@ -345,6 +345,7 @@ class KeyLinking(commands.Cog):
             permissions=check.permissions,
             ownership_verified=check.checklist.ownership_verified,
             now=self.clock.now(),
+            locale=pending.locale if pending is not None else None,  # None: keep the stored one
         )
         self._pending.pop(user_id, None)
         # Other cogs (verified roles, ownership policies) react to links, removals and switches.
@@ -354,6 +355,11 @@ class KeyLinking(commands.Cog):
         return LinkReply(embed=render.checklist_embed(check, linked=True, locale=locale))
 
     # Helpers -----------------------------------------------------------------------------------
+
+    async def _locale(self, user_id: int) -> str:
+        """The language of ``/key add`` when one is pending, else the user's last seen one."""
+        pending = self.pending_link(user_id)
+        return pending.locale if pending is not None else await self.bot.user_locales.of(user_id)
 
     async def _account_choices(self, user_id: int, current: str) -> list[app_commands.Choice[str]]:
         wanted = current.strip().lower()
@@ -413,16 +419,17 @@ class PasteKeyView(discord.ui.View):
 class PasteKeyModal(discord.ui.Modal, title="Link your GW2 API key"):
     """The DM-less way to hand over a key: a private text input."""
 
-    api_key: discord.ui.TextInput[PasteKeyModal] = discord.ui.TextInput(
-        label="API key",
-        custom_id="key",
-        placeholder="XXXXXXXX-XXXX-…",
-        min_length=20,
-        max_length=4000,
-    )
-
     def __init__(self, cog: KeyLinking, locale: str = "en") -> None:
         super().__init__(custom_id=PASTE_MODAL_ID, title=tr(locale, "Link your GW2 API key"))
+        # Built per modal: its label speaks the user's language.
+        self.api_key: discord.ui.TextInput[PasteKeyModal] = discord.ui.TextInput(
+            label=tr(locale, "Your API key"),
+            custom_id="key",
+            placeholder="XXXXXXXX-XXXX-…",
+            min_length=20,
+            max_length=4000,
+        )
+        self.add_item(self.api_key)
         self.cog = cog
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:

@@ -176,12 +176,12 @@ class Roles(commands.GroupCog, group_name="roles"):
         if interaction.guild is None:
             return []
         names = {r.id: r.name for r in interaction.guild.roles}
+        locale = user_locale(interaction)
         choices = []
         for rule in await self.store.rules(interaction.guild.id):
-            text = f"#{rule.id} @{names.get(rule.role_id, rule.role_id)} ← {rule.kind}"
-            text += f" {rule.label}" if rule.label else ""
+            text = render.rule_choice(rule, names, locale)
             if current.lower() in text.lower():
-                choices.append(app_commands.Choice(name=text[:100], value=rule.id))
+                choices.append(app_commands.Choice(name=text, value=rule.id))
         return choices[:25]
 
     @app_commands.command(name="show")

@@ -34,6 +34,19 @@ def rule_line(rule: RoleRule, locale: str = "en") -> str:
     return line
 
 
+def rule_choice(rule: RoleRule, role_names: Mapping[int, str], locale: str = "en") -> str:
+    """``#3 @Raiders ← WvW guild is Foo``: a rule as ``/roles remove`` suggests it (plain text,
+    at most Discord's 100 characters), in the user's language."""
+    condition = tr(locale, CONDITION_NAMES[rule.kind])
+    if rule.kind is not ConditionKind.VERIFIED:
+        condition = f"{condition} {rule.label or rule.value}"
+    text = f"#{rule.id} @{role_names.get(rule.role_id, rule.role_id)} ← {condition}"
+    if rule.requires_role_id is not None:
+        required = role_names.get(rule.requires_role_id, rule.requires_role_id)
+        text += " " + tr(locale, "(only with {role})", role=f"@{required}")
+    return text[:100]
+
+
 def _on_off(locale: str, value: bool) -> str:
     return tr(locale, "on") if value else tr(locale, "off")
 

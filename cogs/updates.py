@@ -41,7 +41,6 @@ from typing import TYPE_CHECKING, Literal
 import discord
 from discord.ext import commands
 
-from bot.errors import permission_names
 from bot.sentry import capture_exception
 from bot.storage.database import DatabaseUnavailableError
 from bot.storage.leases import new_owner
@@ -49,6 +48,15 @@ from bot.storage.subscriptions import Delivered, Subscription, SubscriptionRepos
 from bot.tracing import cycle_transaction
 from cogs.common.checks import PERMISSIONS_EDIT, PERMISSIONS_POST, missing_channel_permissions
 from cogs.common.locale import guild_locale
+from cogs.common.stopped import (
+    MISSING_ACCESS_CODE,
+    UNKNOWN_CHANNEL_CODE,
+    cannot_see_channel,
+    channel_deleted,
+    channel_label,
+    forbidden_reason,
+    send_admin_dm,
+)
 from cogs.updates_once import post_once
 from cogs.updates_render import (
     admin_dm,
@@ -59,7 +67,9 @@ from cogs.updates_render import (
 )
 from services.gw2 import Fetched, GW2APIError, NotFoundError, UnavailableError
 from services.gw2.models import Match
+from services.i18n import Message
 from services.matches import LiveMatch
+from services.stored_messages import dump_message
 from services.updates import (
     GW2_BUDGET,
     WORLDS_BUDGET,
@@ -128,8 +138,8 @@ class CycleReport:
 @dataclass(frozen=True, slots=True)
 class _Stopped:
     subscription: Subscription
-    reason: str
-    channel_label: str
+    reason: Message
+    channel_label: Message | str
 
 
 class Updates(commands.Cog):
@@ -372,9 +382,9 @@ class Updates(commands.Cog):
                 view = cycle.views[match_key(data.value)]
                 return await self._serve_match(subscription, view, next_at, cycle)
         except discord.NotFound as error:
-            if error.code == 10003:
+            if error.code == UNKNOWN_CHANNEL_CODE:
                 return await self._stop(
-                    subscription, cycle, "the channel was deleted.", action, "channel_gone"
+                    subscription, cycle, channel_deleted(), action, "channel_gone"
                 )
             return self._failed(subscription, cycle, next_at, action, error)
         except discord.Forbidden as error:
@@ -500,17 +510,19 @@ class Updates(commands.Cog):
         self,
         subscription: Subscription,
         cycle: _Cycle,
-        reason: str,
+        reason: Message,
         action: Literal["post", "edit", "week_result", "stale_note"],
         kind: Literal["channel_gone", "forbidden"],
     ) -> Outcome:
         """Turn the subscription off; ``kind`` (the metrics label) comes from the error's type,
-        ``reason`` is the text for the admin."""
+        ``reason`` is the text for the admin, stored without a language (shown in the reader's
+        by ``/settings show``)."""
         log.info("Stopping match updates in channel %d: %s", subscription.channel_id, reason)
         self.metrics.delivery(action, kind)
         self.metrics.disabled.labels(reason=kind).inc()
-        await self.subscriptions.disable(subscription.id, reason, cycle.now)
-        cycle.stopped.append(_Stopped(subscription, reason, self._channel_label(subscription)))
+        await self.subscriptions.disable(subscription.id, dump_message(reason), cycle.now)
+        label = channel_label(self.bot, subscription.channel_id)
+        cycle.stopped.append(_Stopped(subscription, reason, label))
         return "disabled"
 
     def _failed(
@@ -532,27 +544,15 @@ class Updates(commands.Cog):
         cycle.reschedule.append((subscription.id, next_at))
         return "error"
 
-    def _forbidden_reason(self, subscription: Subscription, error: discord.Forbidden) -> str:
+    def _forbidden_reason(self, subscription: Subscription, error: discord.Forbidden) -> Message:
+        if error.code == MISSING_ACCESS_CODE:
+            return cannot_see_channel()
         channel = self.bot.get_channel(subscription.channel_id)
-        if error.code == 50001:
-            return "I can't see the channel any more — give my role View Channel there."
+        missing: list[str] = []
         if isinstance(channel, discord.abc.GuildChannel):
             missing = missing_channel_permissions(channel, channel.guild.me, subscription.mode)
-            if missing:
-                return (
-                    f"I'm missing {permission_names(missing)} there — give my role that "
-                    "permission in the channel settings."
-                )
-        needed = permission_names(
-            list(PERMISSIONS_EDIT if subscription.mode == "edit" else PERMISSIONS_POST)
-        )
-        return f"Discord refused my message: I need {needed} there."
-
-    def _channel_label(self, subscription: Subscription) -> str:
-        channel = self.bot.get_channel(subscription.channel_id)
-        if isinstance(channel, discord.abc.GuildChannel):
-            return f"#{channel.name}"
-        return "a channel that no longer exists"
+        needed = PERMISSIONS_EDIT if subscription.mode == "edit" else PERMISSIONS_POST
+        return forbidden_reason(missing, needed)
 
     async def _tell_admins(self, stopped: Sequence[_Stopped]) -> None:
         """DM the admin who set up each stopped subscription, once (nobody if unknown/closed)."""
@@ -561,22 +561,16 @@ class Updates(commands.Cog):
             subscription = item.subscription
             admin_id = subscription.created_by
             # Several teams in one channel stop together: one message about the channel.
-            key = (admin_id or 0, subscription.channel_id, item.reason)
+            key = (admin_id or 0, subscription.channel_id, dump_message(item.reason))
             if admin_id is None or key in told:
                 continue
             told.add(key)
             guild = self.bot.get_guild(subscription.guild_id)
-            text = admin_dm(guild.name if guild else "your server", item.channel_label, item.reason)
-            try:
-                await self.pacer.acquire()
-                user = self.bot.get_user(admin_id) or await self.bot.fetch_user(admin_id)
-                await self.pacer.acquire()
-                await user.send(text)
-                self.metrics.delivery("admin_dm", "ok")
-            except discord.HTTPException as error:
-                # DMs closed (50007) or the user is gone: tell nobody rather than spam a channel.
-                log.info("Could not DM the admin about a stopped subscription (%s)", error.code)
-                self.metrics.delivery("admin_dm", "forbidden")
+            # The server's language: the admin set the updates up for that server.
+            locale = await self._locale(subscription.guild_id)
+            text = admin_dm(guild.name if guild else None, item.channel_label, item.reason, locale)
+            told_them = await send_admin_dm(self.bot, self.pacer, admin_id, text)
+            self.metrics.delivery("admin_dm", "ok" if told_them else "forbidden")
 
 
 @dataclass(slots=True)

@@ -21,8 +21,9 @@ from cogs.common.formatting import (
     match_title,
 )
 from cogs.wvw_render import format_kdr, render_match
-from services.i18n import LANGUAGE_NAMES, N_, format_number, server_language, tr
+from services.i18n import LANGUAGE_NAMES, N_, Message, format_number, server_language, tr
 from services.matches import LiveMatch
+from services.stored_messages import render_message, render_stored
 from services.teams import team_name
 from services.updates import WeekResult, stale_since_text
 
@@ -128,13 +129,20 @@ def outage_note(since: datetime | None, locale: str = "en") -> str:
     )
 
 
-def admin_dm(guild_name: str, channel_label: str, reason: str) -> str:
-    """What the admin who set up a stopped subscription is told (once).
+def admin_dm(
+    guild_name: str | None, channel_label: Message | str, reason: Message, locale: str = "en"
+) -> str:
+    """What the admin who set up a stopped subscription is told (once), in the server's language.
 
-    ``channel_label`` is ``#name`` or a description such as ``a deleted channel``."""
-    return (
-        f"I stopped posting WvW match updates in {channel_label} on **{guild_name}**: {reason} "
-        "Fix it, then run `/settings updates` there again to restart them."
+    ``channel_label`` is ``#name`` or a description such as ``a channel that no longer exists``;
+    without ``guild_name`` (the bot left) the server is "your server"."""
+    return tr(
+        locale,
+        "I stopped posting WvW match updates in {channel} on **{server}**: {reason} "
+        "Fix it, then run `/settings updates` there again to restart them.",
+        channel=channel_label,
+        server=guild_name if guild_name is not None else Message("your server"),
+        reason=render_message(reason, locale),
     )
 
 
@@ -211,8 +219,12 @@ def subscription_line(subscription: Subscription, locale: str = "en") -> str:
         mode=tr(locale, MODE_WORDS[subscription.mode]),
     )
     if not subscription.enabled:
-        # ``last_error`` is stored English text (written when the subscription stopped).
-        reason = subscription.last_error or tr(locale, "stopped")
+        # ``last_error`` is a stored message (older rows: English text), see stored_messages.
+        reason = (
+            render_stored(subscription.last_error, locale)
+            if subscription.last_error
+            else tr(locale, "stopped")
+        )
         if subscription.disabled_at is not None:
             line += "\n  " + tr(
                 locale,

@@ -10,12 +10,17 @@ from datetime import datetime
 
 import discord
 
-from cogs.common.formatting import COLOUR_MARKS, NEUTRAL_COLOUR, add_stale_note, match_tier
+from cogs.common.formatting import (
+    COLOUR_MARKS,
+    COLOUR_NAMES,
+    NEUTRAL_COLOUR,
+    add_stale_note,
+    match_tier,
+)
 from services.gw2.models import COLOURS, Match
-from services.i18n import N_, format_number, tr
+from services.i18n import format_number, tr
 from services.teams import team_name
 
-COLOUR_NAMES = {"red": N_("Red"), "blue": N_("Blue"), "green": N_("Green")}
 REGION_NAMES = {"na": "NA", "eu": "EU"}
 
 

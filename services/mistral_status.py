@@ -2,7 +2,8 @@
 
 The probe lists the models (``GET /v1/models``, no tokens spent) with a short timeout. The answer
 is kept for ``ttl_s`` (a failure for ``failure_ttl_s``, so a recovery shows soon), and concurrent
-callers share one request. The result text never carries the key or the provider's error text.
+callers share one request. The result never carries the key or the provider's error text; its
+message is translated where it is shown (``/about`` renders it in the reader's language).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from mistralai.client import Mistral
 from mistralai.client import errors as mistral_errors
 
 from services.clock import Clock
+from services.i18n import Message
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +26,10 @@ ProbeState = Literal["answering", "rejected_key", "not_answering"]
 
 @dataclass(frozen=True, slots=True)
 class MistralStatus:
-    """One probe's outcome; ``text`` is what ``/about`` shows."""
+    """One probe's outcome; ``message`` (state and detail) is what ``/about`` shows."""
 
     state: ProbeState
-    text: str
+    message: Message
 
 
 class MistralProbe:
@@ -76,13 +78,18 @@ class MistralProbe:
             async with asyncio.timeout(self.timeout_s):
                 listed = await self._client.models.list_async(timeout_ms=int(self.timeout_s * 1000))
         except TimeoutError:
-            return MistralStatus("not_answering", "not answering (timed out)")
+            return MistralStatus("not_answering", Message("not answering (timed out)"))
         except mistral_errors.SDKError as error:
             if error.status_code in (401, 403):
-                return MistralStatus("rejected_key", "configured, but Mistral rejected the API key")
-            return MistralStatus("not_answering", f"not answering (HTTP {error.status_code})")
+                return MistralStatus(
+                    "rejected_key", Message("configured, but Mistral rejected the API key")
+                )
+            return MistralStatus(
+                "not_answering",
+                Message("not answering (HTTP {status})", status=error.status_code),
+            )
         except Exception as error:  # transport errors come from httpx, not the SDK
             log.info("Mistral probe failed (%s)", type(error).__name__)
-            return MistralStatus("not_answering", "not answering (unreachable)")
+            return MistralStatus("not_answering", Message("not answering (unreachable)"))
         count = len(listed.data or [])
-        return MistralStatus("answering", f"answering ({count} models)")
+        return MistralStatus("answering", Message("answering ({count} models)", count=count))

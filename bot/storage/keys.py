@@ -39,6 +39,8 @@ class LinkedKey:
     failure: KeyFailureState
     added_at: str
     validated_at: str
+    # The Discord language the owner last used with the bot (None: never seen, English).
+    locale: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,7 @@ class UsableKey:
 _COLUMNS = (
     "id, user_id, account_id, account_name, key_name, key_type, key_fingerprint, encrypted_key, "
     "permissions, ownership_verified, is_active, state, failure_count, first_failure_at, "
-    "last_failure_at, invalid_notified, added_at, validated_at"
+    "last_failure_at, invalid_notified, added_at, validated_at, locale"
 )
 
 
@@ -82,16 +84,20 @@ class LinkedKeyStore:
         permissions: Sequence[str],
         ownership_verified: bool,
         now: datetime,
+        locale: str | None = None,
     ) -> LinkedKey:
-        """Store (or replace) the key for this user's account and make it the active one."""
+        """Store (or replace) the key for this user's account and make it the active one.
+
+        ``locale`` is the Discord language the user linked it in (see :meth:`remember_locale`).
+        """
         stamp = db_time(now)
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE linked_keys SET is_active = 0 WHERE user_id = ?", (user_id,))
             await tx.execute(
                 "INSERT INTO linked_keys (user_id, account_id, account_name, key_name, "
                 "encrypted_key, key_fingerprint, key_type, permissions, ownership_verified, "
-                "is_active, state, added_at, validated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'valid', ?, ?) "
+                "is_active, state, added_at, validated_at, locale) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'valid', ?, ?, ?) "
                 "ON CONFLICT (user_id, account_id) DO UPDATE SET "
                 "account_name = excluded.account_name, key_name = excluded.key_name, "
                 "encrypted_key = excluded.encrypted_key, "
@@ -100,7 +106,8 @@ class LinkedKeyStore:
                 "ownership_verified = excluded.ownership_verified, is_active = 1, "
                 "state = 'valid', failure_count = 0, first_failure_at = NULL, "
                 "last_failure_at = NULL, invalid_notified = 0, "
-                "validated_at = excluded.validated_at",
+                "validated_at = excluded.validated_at, "
+                "locale = coalesce(excluded.locale, linked_keys.locale)",
                 (
                     user_id,
                     account_id,
@@ -113,11 +120,37 @@ class LinkedKeyStore:
                     int(ownership_verified),
                     stamp,
                     stamp,
+                    locale,
                 ),
             )
+            if locale is not None:
+                await tx.execute(
+                    "UPDATE linked_keys SET locale = ? WHERE user_id = ?", (locale, user_id)
+                )
         linked = await self.get(user_id, account_id)
         assert linked is not None
         return linked
+
+    async def remember_locale(self, user_id: int, locale: str) -> bool:
+        """Keep ``locale`` as the language of the user's keys; whether a row changed.
+
+        Users without keys are not stored (nothing about them is kept).
+        """
+        changed = await self.db.execute(
+            "UPDATE linked_keys SET locale = ? "
+            "WHERE user_id = ? AND (locale IS NULL OR locale <> ?)",
+            (locale, user_id, locale),
+        )
+        return changed > 0
+
+    async def locale_of(self, user_id: int) -> str | None:
+        """The language last seen from the user (None without keys or never seen)."""
+        value = await self.db.fetchval(
+            "SELECT locale FROM linked_keys WHERE user_id = ? AND locale IS NOT NULL "
+            "ORDER BY is_active DESC LIMIT 1",
+            (user_id,),
+        )
+        return None if value is None else str(value)
 
     async def list_for_user(self, user_id: int) -> list[LinkedKey]:
         rows = await self.db.fetchall(
@@ -263,6 +296,7 @@ class LinkedKeyStore:
             ),
             added_at=row["added_at"],
             validated_at=row["validated_at"],
+            locale=row["locale"],
         )
 
 

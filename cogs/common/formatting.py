@@ -20,6 +20,8 @@ COLOUR_VALUES: Mapping[str, discord.Colour] = {
 }
 NEUTRAL_COLOUR = discord.Colour(0x9E9E9E)
 COLOUR_MARKS: Mapping[str, str] = {"red": "🟥", "blue": "🟦", "green": "🟩"}
+# Team colour names (message ids), for a team the API gives no name for.
+COLOUR_NAMES: Mapping[str, str] = {"red": N_("Red"), "blue": N_("Blue"), "green": N_("Green")}
 
 # Maps in the order players list them: EBG first, then the borderlands by colour.
 MAP_ORDER = ("Center", "RedHome", "BlueHome", "GreenHome")

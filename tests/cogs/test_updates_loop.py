@@ -8,7 +8,6 @@ channels see the same messages.
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any, cast
 import pytest
 
 from bot.app import Application
+from cogs.common import stopped
 from cogs.updates import Updates
 from services.clock import ManualClock
 from tests.fakes.discord import FakeChannel, FakeDiscord, FakeGuild, FakeMember, FakeMessage
@@ -234,8 +234,9 @@ async def test_the_stop_reason_label_comes_from_the_error_not_the_message_text(
     async with bot(world) as app:
         cog = updates(app)
         # Reword the human text so it happens to contain "deleted": the label must not follow.
-        module = sys.modules[type(cog).__module__]
-        monkeypatch.setattr(module, "permission_names", lambda names: "Manage deleted messages")
+        monkeypatch.setattr(
+            stopped, "permission_messages", lambda names: ["Manage deleted messages"]
+        )
         await subscribe(world, mode="post", interval=5)
         await world.discord.wait_for_message(world.channel)
         await cog.run_cycle()

@@ -13,6 +13,7 @@ from cogs.updates_render import (
     render_week_result,
     stale_note,
 )
+from services.i18n import Message
 from services.updates import Standing, WeekResult
 
 T0 = datetime(2026, 11, 20, 18, 5, tzinfo=UTC)
@@ -105,7 +106,14 @@ def test_notes_say_since_when_and_what_happens_next() -> None:
     assert "data stale since 18:05 UTC" in stale_note(T0)
     assert "since 18:05 UTC" in outage_note(T0)
     assert "resume by themselves" in outage_note(None)
-    text = admin_dm("Vigil Keep", "#wvw", "the channel was deleted.")
+    text = admin_dm("Vigil Keep", "#wvw", Message("the channel was deleted."))
     assert "#wvw" in text
     assert "Vigil Keep" in text
     assert "/settings updates" in text
+    french = admin_dm(
+        None, Message("a channel that no longer exists"), Message("the channel was deleted."), "fr"
+    )
+    assert french.startswith(
+        "J'ai arrêté de publier les mises à jour du match McM dans un salon qui n'existe plus sur "
+        "**votre serveur** : le salon a été supprimé."
+    )
