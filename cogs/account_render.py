@@ -282,12 +282,16 @@ def character_field(character: CharacterSummary, locale: str = "en") -> dict[str
     return {"name": f"{icon} {plain(character.name, limit=200)}", "value": value}
 
 
-def invalid_key_notice(account_name: str) -> str:
-    """The one DM a user gets when their stored key is marked invalid."""
-    return (
-        f"Your GW2 API key for **{plain(account_name)}** stopped working: ArenaNet has rejected "
-        f"it for a while now (deleted or expired). Create a new key at {APPLICATIONS_URL} and "
-        "link it with /key add, or remove the old one with /key remove."
+def invalid_key_notice(account_name: str, locale: str = "en") -> str:
+    """The one DM a user gets when their stored key is marked invalid, in their last seen
+    language (``linked_keys.locale``: the DM has no interaction to read it from)."""
+    return tr(
+        locale,
+        "Your GW2 API key for **{account}** stopped working: ArenaNet has been rejecting it for "
+        "a while (deleted or expired). Create a new key at {url} and link it with /key add, or "
+        "remove the old one with /key remove.",
+        account=plain(account_name),
+        url=APPLICATIONS_URL,
     )
 
 

@@ -19,11 +19,10 @@ from discord.ext import commands
 from bot.storage.keys import LinkedKey
 from bot.storage.leases import JobLeases, new_owner
 from bot.tracing import cycle_transaction
-from services.i18n import resolve_locale, tr
+from services.i18n import resolve_locale
 from services.keys import CycleDecision
-from services.keys.validation import APPLICATIONS_URL
 
-from .account_render import plain
+from .account_render import invalid_key_notice
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
@@ -114,19 +113,6 @@ class KeyRevalidation(commands.Cog):
                 linked.user_id,
                 error.status,
             )
-
-
-def invalid_key_notice(account_name: str, locale: str = "en") -> str:
-    """The one DM a user gets when their stored key is marked invalid, in their last seen
-    language (``linked_keys.locale``: the DM has no interaction to read it from)."""
-    return tr(
-        locale,
-        "Your GW2 API key for **{account}** stopped working: ArenaNet has been rejecting it for "
-        "a while (deleted or expired). Create a new key at {url} and link it with /key add, or "
-        "remove the old one with /key remove.",
-        account=plain(account_name),
-        url=APPLICATIONS_URL,
-    )
 
 
 async def setup(bot: GW2Bot) -> None:

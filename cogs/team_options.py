@@ -17,6 +17,7 @@ import discord
 from discord import app_commands
 
 from services.errors import UserFacingError
+from services.i18n import N_, ListOf, resolve_locale, tr
 from services.secrets import mask_keys
 from services.teams import TeamCandidate, resolve_team, search_teams
 
@@ -29,6 +30,13 @@ log = logging.getLogger(__name__)
 WORLD_NAMES_BUDGET = 1.0
 MAX_CHOICES = 25
 MAX_LISTED = 5
+EXAMPLE_TEAM_ID = "11005"
+# Autocomplete labels (message ids), by "is it a team" (else a legacy world).
+_REGION_LABELS = {
+    True: N_("{name} ({region} team {id})"),
+    False: N_("{name} ({region} world {id})"),
+}
+_PLAIN_LABELS = {True: N_("{name} (team {id})"), False: N_("{name} (world {id})")}
 
 
 class TeamOptionError(UserFacingError):
@@ -41,18 +49,24 @@ class UnknownTeamError(TeamOptionError):
     def __init__(self, text: str, suggestions: Sequence[TeamCandidate] = ()) -> None:
         self.text = text
         self.suggestions = tuple(suggestions)
-        shown = _quote(text)
         if suggestions:
-            message = (
-                f"No team called {shown}. Did you mean {_or_list(suggestions)}? "
-                "Pick one from the list as you type."
+            super().__init__(
+                N_(
+                    "No team called {text}. Did you mean {suggestions}? Pick one from the list as "
+                    "you type."
+                ),
+                text=_quote(text),
+                suggestions=ListOf(map(_named, suggestions), style="or"),
             )
         else:
-            message = (
-                f"No team called {shown}. Start typing a team name and pick one from the list, "
-                "or give a team id such as 11005."
+            super().__init__(
+                N_(
+                    "No team called {text}. Start typing a team name and pick one from the "
+                    "list, or give a team id such as {example}."
+                ),
+                text=_quote(text),
+                example=EXAMPLE_TEAM_ID,
             )
-        super().__init__(message)
 
 
 class AmbiguousTeamError(TeamOptionError):
@@ -61,11 +75,24 @@ class AmbiguousTeamError(TeamOptionError):
     def __init__(self, text: str, candidates: Sequence[TeamCandidate]) -> None:
         self.text = text
         self.candidates = tuple(candidates)
-        super().__init__(
-            f"{_quote(text)} fits several teams: {_or_list(candidates[:MAX_LISTED])}"
-            f"{' and more' if len(candidates) > MAX_LISTED else ''}. "
-            "Type more of the name or pick one from the list."
-        )
+        if len(candidates) > MAX_LISTED:
+            super().__init__(
+                N_(
+                    "{text} fits several teams: {teams} and more. Type more of the name or "
+                    "pick one from the list."
+                ),
+                text=_quote(text),
+                teams=", ".join(map(_named, candidates[:MAX_LISTED])),
+            )
+        else:
+            super().__init__(
+                N_(
+                    "{text} fits several teams: {teams}. Type more of the name or pick one "
+                    "from the list."
+                ),
+                text=_quote(text),
+                teams=ListOf(map(_named, candidates), style="or"),
+            )
 
 
 async def team_autocomplete(
@@ -73,8 +100,9 @@ async def team_autocomplete(
 ) -> list[app_commands.Choice[str]]:
     """Up to 25 teams (then legacy worlds) whose name or id fits what the player typed so far."""
     worlds = await world_names(interaction.client, budget=WORLD_NAMES_BUDGET)
+    locale = resolve_locale(interaction.locale.value)
     return [
-        app_commands.Choice(name=choice_label(candidate), value=str(candidate.id))
+        app_commands.Choice(name=choice_label(candidate, locale), value=str(candidate.id))
         for candidate in search_teams(current, limit=MAX_CHOICES, worlds=worlds)
     ]
 
@@ -102,11 +130,17 @@ async def world_names(bot: GW2Bot, *, budget: float | None = None) -> Mapping[in
     return await bot.services.matches.world_names(budget=budget)
 
 
-def choice_label(candidate: TeamCandidate) -> str:
+def choice_label(candidate: TeamCandidate, locale: str = "en") -> str:
     """``Tombs of Drascir (NA team 11005)`` — what a player sees in the autocomplete list."""
-    region = candidate.region.upper() + " " if candidate.region else ""
-    kind = "team" if candidate.kind == "team" else "world"
-    return f"{candidate.name} ({region}{kind} {candidate.id})"[:100]
+    if candidate.region:
+        label = _REGION_LABELS[candidate.kind == "team"]
+        text = tr(
+            locale, label, name=candidate.name, region=candidate.region.upper(), id=candidate.id
+        )
+    else:
+        label = _PLAIN_LABELS[candidate.kind == "team"]
+        text = tr(locale, label, name=candidate.name, id=candidate.id)
+    return text[:100]
 
 
 def _quote(text: str) -> str:
@@ -115,8 +149,5 @@ def _quote(text: str) -> str:
     return f"“{shown}”"
 
 
-def _or_list(candidates: Sequence[TeamCandidate]) -> str:
-    names = [f"{c.name} ({c.id})" for c in candidates]
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " or " + names[-1]
+def _named(candidate: TeamCandidate) -> str:
+    return f"{candidate.name} ({candidate.id})"

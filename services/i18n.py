@@ -22,7 +22,7 @@ import gettext
 import logging
 import string
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache, lru_cache
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from babel.dates import format_timedelta
+from babel.lists import format_list
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
 from prometheus_client.core import CounterMetricFamily
@@ -139,6 +140,29 @@ class PluralMessage(Message):
 
     def __repr__(self) -> str:
         return f"PluralMessage({self.id!r}, {self.plural!r}, {self.count!r})"
+
+
+class ListOf(Message):
+    """Items joined the reader's way ("A, B or C", "A, B ou C", "A, B oder C"), each item a text
+    or a :class:`Message` rendered in the same language; ``style`` is ``"or"`` or ``"and"``."""
+
+    __slots__ = ("items", "style")
+
+    def __init__(self, items: Iterable[Message | str], *, style: Literal["or", "and"]) -> None:
+        super().__init__("")
+        self.items = tuple(items)
+        self.style = style
+
+    def render(self, locale: str) -> str:
+        shown = [i.render(locale) if isinstance(i, Message) else i for i in self.items]
+        if not shown:
+            return ""
+        if self.style == "or":
+            return format_list(shown, style="or", locale=resolve_locale(locale))
+        return format_list(shown, style="standard", locale=resolve_locale(locale))
+
+    def __repr__(self) -> str:
+        return f"ListOf({self.items!r}, style={self.style!r})"
 
 
 def N_(message: str) -> str:

@@ -88,3 +88,24 @@ def test_choice_labels_fit_discord_and_say_region_and_kind() -> None:
     )
     long = TeamCandidate(2999, "x" * 150, None, "world")
     assert len(choice_label(long)) == 100
+
+
+async def test_team_option_errors_and_labels_speak_the_readers_language() -> None:
+    gw2 = StubGW2()
+    with pytest.raises(UnknownTeamError) as typo:
+        await resolve_team_option(stub_bot(gw2), "Dragrimar")
+    french = typo.value.localised("fr")
+    assert french.startswith("Aucune équipe ne s'appelle “Dragrimar”. Vouliez-vous dire")
+    assert "Dragrimmar (12009)" in french
+    with pytest.raises(AmbiguousTeamError) as several:
+        await resolve_team_option(stub_bot(gw2), "domain")
+    german = several.value.localised("de")
+    assert german.startswith("“domain” passt zu mehreren Teams: ")
+    assert " oder " in german  # the list is joined the German way
+    assert "fits several" not in german
+    assert choice_label(TeamCandidate(11005, "Tombs of Drascir", "na", "team"), "es") == (
+        "Tombs of Drascir (equipo NA 11005)"
+    )
+    assert choice_label(TeamCandidate(1001, "Anvil Rock", None, "world"), "de") == (
+        "Anvil Rock (Welt 1001)"
+    )

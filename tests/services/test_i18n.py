@@ -201,3 +201,14 @@ def test_a_missing_plural_translation_falls_back_to_english_rules_and_is_counted
     assert local.rules["de"] == PluralRule()
     assert local.translate_plural("de", "{count} day", "{count} days", 1) == "{count} day"
     assert local.missing == {"fr": 3, "de": 1}
+
+
+def test_lists_are_joined_the_readers_way() -> None:
+    from services.i18n import ListOf, Message
+
+    teams = ListOf(["A", "B", Message("Red")], style="or")
+    assert teams.render("en") == "A, B, or Red"
+    assert teams.render("fr") == "A, B ou Rouge"
+    assert teams.render("de") == "A, B oder Rot"
+    assert ListOf(["A", "B"], style="and").render("es") == "A y B"
+    assert ListOf([], style="or").render("fr") == ""
