@@ -233,7 +233,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     # A delivery that fails says why (one line each; discord.py's own retries stay quiet).
-    logging.getLogger("cogs.updates").setLevel(logging.WARNING)
+    for name in ("cogs.updates", "cogs.updates_delivery"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
     context = multiprocessing.get_context("fork")
     parent, child = context.Pipe()

@@ -43,7 +43,8 @@ def _worker(
     conn: Connection, index: int, processes: int, info: dict[str, Any], urls: dict[str, str]
 ) -> None:
     logging.basicConfig(level=logging.ERROR)
-    logging.getLogger("cogs.updates").setLevel(logging.WARNING)
+    for name in ("cogs.updates", "cogs.updates_delivery"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     asyncio.run(_serve_worker(conn, index, processes, info, urls))
 
 
