@@ -245,8 +245,12 @@ def render_alert_list(
     if not subscriptions:
         embed.description = tr(locale, "No alerts yet. Add one with `/alerts set`.")
         return embed
-    embed.description = tr(
-        locale, "{count} of {limit} alert subscriptions.", count=len(subscriptions), limit=limit
+    embed.description = trn(
+        locale,
+        "{count} of {limit} alert subscriptions.",
+        "{count} of {limit} alert subscriptions.",
+        len(subscriptions),
+        limit=limit,
     )
     for subscription in subscriptions[:25]:
         name = team_name(subscription.team_id) or tr(locale, "team {id}", id=subscription.team_id)

@@ -88,10 +88,11 @@ def rules_embed(
         inline=False,
     )
     embed.set_footer(
-        text=tr(
+        text=trn(
             locale,
             "{count} of {limit} rules · synced every hour",
-            count=len(rules),
+            "{count} of {limit} rules · synced every hour",
+            len(rules),
             limit=MAX_RULES_PER_GUILD,
         )
     )
