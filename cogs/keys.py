@@ -16,7 +16,6 @@ lives in local variables between the vault and the GW2 client only.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import discord
@@ -45,7 +44,7 @@ from . import account_render as render
 from .common.answering import send_quietly
 from .common.key_policy import member_of_required_guild
 from .common.locale import user_locale
-from .keys_paste import PasteKeyView
+from .keys_paste import LinkReply, PasteKeyView, PendingLink
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
@@ -61,24 +60,6 @@ CODE_NEEDED = N_(
     "contain an ownership code. I did not store this key. Create a key named with the code below "
     "and paste it here."
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PendingLink:
-    """A ``/key add`` waiting for its key: the one-time code and the policy of where it began."""
-
-    code: str
-    policy: OwnershipPolicy
-    expires_mono: float
-    locale: str = "en"  # the language of /key add: the DM flow answers in it
-
-
-@dataclass(frozen=True, slots=True)
-class LinkReply:
-    """What to answer a pasted key with."""
-
-    content: str | None = None
-    embed: discord.Embed | None = None
 
 
 class KeyLinking(commands.Cog):

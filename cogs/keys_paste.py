@@ -7,7 +7,8 @@ The key itself is handled by :meth:`cogs.keys.KeyLinking.link_pasted_key`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
 
@@ -22,8 +23,7 @@ from .common.locale import user_locale
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
-
-    from .keys import KeyLinking
+    from services.keys import KeyMetrics, ParsedKey
 
 PASTE_BUTTON_ID = "gw2opt:key:paste"
 PASTE_MODAL_ID = "gw2opt:key:modal"
@@ -36,10 +36,46 @@ CODE_NEEDED_BUTTON = N_(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class PendingLink:
+    """A ``/key add`` waiting for its key: the one-time code and the policy of where it began."""
+
+    code: str
+    policy: OwnershipPolicy
+    expires_mono: float
+    locale: str = "en"  # the language of /key add: the DM flow answers in it
+
+
+@dataclass(frozen=True, slots=True)
+class LinkReply:
+    """What to answer a pasted key with."""
+
+    content: str | None = None
+    embed: discord.Embed | None = None
+
+
+class KeyLinker(Protocol):
+    """What the button and modal need of the ``/key`` cog (``cogs.keys.KeyLinking``)."""
+
+    @property
+    def bot(self) -> GW2Bot: ...
+
+    @property
+    def metrics(self) -> KeyMetrics: ...
+
+    def pending_link(self, user_id: int) -> PendingLink | None: ...
+
+    def start_pending_link(
+        self, user_id: int, policy: OwnershipPolicy, locale: str = "en"
+    ) -> PendingLink: ...
+
+    async def link_pasted_key(self, user_id: int, parsed: ParsedKey) -> LinkReply: ...
+
+
 class PasteKeyView(discord.ui.View):
     """The "Paste key privately" button (persistent: it works after a restart too)."""
 
-    def __init__(self, cog: KeyLinking, locale: str = "en") -> None:
+    def __init__(self, cog: KeyLinker, locale: str = "en") -> None:
         super().__init__(timeout=None)
         self.cog = cog
         # The persistent instance (after a restart) keeps the English label.
@@ -75,7 +111,7 @@ class PasteKeyView(discord.ui.View):
 class PasteKeyModal(discord.ui.Modal, title="Link your GW2 API key"):
     """The DM-less way to hand over a key: a private text input."""
 
-    def __init__(self, cog: KeyLinking, locale: str = "en") -> None:
+    def __init__(self, cog: KeyLinker, locale: str = "en") -> None:
         super().__init__(custom_id=PASTE_MODAL_ID, title=tr(locale, "Link your GW2 API key"))
         # Built per modal: its label speaks the user's language.
         self.api_key: discord.ui.TextInput[PasteKeyModal] = discord.ui.TextInput(
