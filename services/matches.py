@@ -49,8 +49,10 @@ class TeamNotInMatchError(UserFacingError):
         self.team_id = team_id
         name = team_name(team_id) or f"Team {team_id}"
         super().__init__(
-            f"{name} ({team_id}) isn't in a running WvW match right now. "
-            "If the weekly reset just happened, try again in a few minutes."
+            "{team} ({team_id}) isn't in a running WvW match right now. "
+            "If the weekly reset just happened, try again in a few minutes.",
+            team=name,
+            team_id=team_id,
         )
 
 
