@@ -138,9 +138,11 @@ def verdict_lines(result: ComposeResult, words: PlanWords, limit: int) -> list[s
     lines = []
     for verdict in result.ai.verdicts:
         change = _describe_proposal(verdict, names, words)
-        mark = "✅" if verdict.accepted else "❌"
-        word = tr(locale, "applied") if verdict.accepted else tr(locale, "rejected")
-        line = f"{mark} {change} — {word}: {_verdict_reason(verdict, names, words)}"
+        reason = _verdict_reason(verdict, names, words)
+        if verdict.accepted:
+            line = tr(locale, "✅ {change} — applied: {reason}", change=change, reason=reason)
+        else:
+            line = tr(locale, "❌ {change} — rejected: {reason}", change=change, reason=reason)
         lines.append(clip(line, limit))
     return lines
 
