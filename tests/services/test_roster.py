@@ -253,3 +253,17 @@ async def test_without_builds_characters_of_other_members_still_count(
         "Cid: their API key lacks the characters or builds permission, flexible slot."
     ]
     assert gw2_fake.count(BULK_CHARACTERS_ROUTE) == 2
+
+
+def test_roster_errors_are_shown_in_the_readers_language() -> None:
+    with pytest.raises(RosterError) as twice:
+        parse_roster("Ann: herald; Ann: scrapper")
+    with pytest.raises(RosterError) as typo:
+        parse_roster("Ann: firebrnd")
+    assert str(twice.value) == "Ann is in the roster twice. List each player once."
+    assert twice.value.localised("de") == (
+        "Ann steht zweimal in der Aufstellung. Nenne jeden Spieler nur einmal."
+    )
+    assert typo.value.localised("es") == (
+        "Especialización desconocida «firebrnd» para Ann. ¿Querías decir Firebrand?"
+    )
