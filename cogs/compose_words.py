@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.errors import permission_names
+from cogs.common.formatting import MAP_NAMES
 from services.composer import Catalogue, ComposeResult, MatchContext, Plan
 from services.composer.answer import AI_UNAVAILABLE_REASONS, VERDICT_REASONS, ProposalVerdict
 from services.composer.models import UnmetNeed
@@ -104,7 +105,8 @@ def match_line(match: MatchContext, locale: str = "en") -> str | None:
         key=lambda m: (-m.contested_objectives, m.name),
     )
     if contested:
-        parts.append(tr(locale, "fights on {maps}", maps=", ".join(m.name for m in contested[:2])))
+        maps = ", ".join(_map_name(m.name, locale) for m in contested[:2])
+        parts.append(tr(locale, "fights on {maps}", maps=maps))
     if match.skirmish_ends_in_minutes is not None:
         parts.append(
             tr(
@@ -115,6 +117,13 @@ def match_line(match: MatchContext, locale: str = "en") -> str | None:
         )
     return tr(locale, "Live match: {parts}", parts=" · ".join(parts))
 
+
+def _map_name(name: str, locale: str) -> str:
+    """A map of the AI's match context (named in English, as the prompt has it) for the reader."""
+    return tr(locale, name) if name in _ENGLISH_MAP_NAMES else name
+
+
+_ENGLISH_MAP_NAMES = frozenset(MAP_NAMES.values())
 
 PLACES = {
     1: N_("{team} is 1st ({colour}, {ppt} PPT)"),

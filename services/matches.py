@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 
 from services.clock import Clock
 from services.errors import UserFacingError
-from services.i18n import N_
 from services.gw2 import Fetched, GW2APIError, GW2Client, NotFoundError
 from services.gw2.models import Match
+from services.i18n import N_
 from services.match_analysis import (
     DEFAULT_FROZEN_AFTER,
     FreezeTracker,

@@ -30,8 +30,8 @@ from services.composer import (
     default_catalogue,
 )
 from services.composer.answer import SubgroupNote
-from services.i18n import Message
 from services.gw2.models import Match
+from services.i18n import Message
 from services.match_analysis import analyse_match
 from tests.fakes.gw2_api import FakeWorld
 
@@ -268,6 +268,7 @@ def test_match_line_names_our_place_the_leader_and_the_fights() -> None:
         "Live match: Tombs of Drascir is 2nd (Green, 245 PPT) · Moogooloo (Red) leads · "
         "fights on Eternal Battlegrounds · skirmish ends in 40 min"
     )
+    assert "· combats sur Champs de bataille éternels ·" in (match_line(match, "fr") or "")
     assert match_line(MatchContext()) is None
 
 
