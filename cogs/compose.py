@@ -1,8 +1,8 @@
 """``/compose``: plan a WvW squad (subgroups, specs, roles, boon coverage), with optional AI advice.
 
-(~430 lines: the command and its two buttons; rendering is in ``compose_render``, the AI's match
-context in ``compose_context``, the buttons' state and sessions in ``compose_plan``, rosters in
-``compose_roster``.)
+(The command and its two buttons; rendering is in ``compose_render`` and its words in
+``compose_words``, the team and live match the AI sees in ``compose_context``, the buttons' state
+and sessions in ``compose_plan``, rosters in ``compose_roster``.)
 
 The answer is private to the caller (a draft); "Post to channel" shares it. "Reroll alternatives"
 shows the next-best *distinct* composition. When Mistral is configured the AI is asked
@@ -27,11 +27,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import permission_names
 from cogs.common.answering import cog_of, component_errors
 from cogs.common.checks import missing_post_permissions
-from cogs.common.locale import user_locale
-from cogs.compose_context import build_match_context
+from cogs.common.locale import answer_locale, user_locale
+from cogs.compose_context import live_match_context, plan_team
 from cogs.compose_names import spec_names, with_spec_names
 from cogs.compose_plan import (
     MAX_REROLLS,
@@ -41,8 +40,9 @@ from cogs.compose_plan import (
     PlanSession,
 )
 from cogs.compose_render import render_plan
-from cogs.compose_roster import ROSTER_EXAMPLE, gather_roster, linked_account
-from cogs.team_options import resolve_team_option, team_autocomplete
+from cogs.compose_roster import ROSTER_EXAMPLE, gather_roster, roster_autocomplete
+from cogs.compose_words import cannot_post, cap_notes
+from cogs.team_options import team_autocomplete
 from services.composer import (
     ComposeRequest,
     ComposeResult,
@@ -52,9 +52,7 @@ from services.composer import (
     compose,
     default_catalogue,
 )
-from services.gw2 import GW2APIError
-from services.i18n import N_, tr
-from services.matches import TeamNotInMatchError
+from services.i18n import N_, PluralMessage, tr
 
 if TYPE_CHECKING:
     from bot.client import GW2Bot
@@ -65,15 +63,10 @@ DEFAULT_SIZES = {"zerg": 15, "havoc": 10, "roaming": 5, "defense": 15}
 FALLBACK_SIZE = 15
 # compose() gets the Mistral timeout plus this for solving; the solver itself caps at 3 s.
 SOLVE_ALLOWANCE_S = 2.0
-MATCH_BUDGET_S = 2.0
 SESSIONS_KEPT = 256
-MAX_NOTES = 6
 
-AUTOCOMPLETE_VALUE_LIMIT = 100
-
-
-COG_OFF = "Squad planning is switched off right now. Try again later."
-# Message ids (shown with ``tr(locale, ...)``).
+# Message ids (shown with ``tr(locale, ...)``; COG_OFF through UserFacingError).
+COG_OFF = N_("Squad planning is switched off right now. Try again later.")
 EXPIRED = N_("This plan expired (the bot restarted). Run /compose again.")
 STALE = N_("This plan is no longer valid. Run /compose again.")
 NOT_OWNER = N_(
@@ -83,25 +76,6 @@ LAST_PLAN = N_(
     "No other distinct plan exists for this size, mode and roster: this one is the last."
 )
 MAX_REROLLS_TEXT = N_("That's {count} alternatives already. Run /compose again to start over.")
-
-
-async def roster_autocomplete(
-    interaction: discord.Interaction[GW2Bot], current: str
-) -> list[app_commands.Choice[str]]:
-    """``none`` and ``voice``, plus what the player is typing when it looks like a list."""
-    text = current.strip()
-    fixed = [
-        app_commands.Choice(name="none: any specs (free plan)", value="none"),
-        app_commands.Choice(name="voice: the players in your voice channel", value="voice"),
-    ]
-    matching = [c for c in fixed if c.value.startswith(text.casefold())]
-    if text and not matching and len(text) <= AUTOCOMPLETE_VALUE_LIMIT:
-        return [app_commands.Choice(name=_clip_choice(f"list: {text}"), value=text)]
-    return matching or fixed
-
-
-def _clip_choice(text: str) -> str:
-    return text if len(text) <= AUTOCOMPLETE_VALUE_LIMIT else text[:99] + "…"
 
 
 def _mode_choices() -> list[app_commands.Choice[str]]:
@@ -143,11 +117,17 @@ class Compose(commands.Cog):
         if size is None:
             size = min(MAX_SIZE, gathered.headcount) if kind != "f" else _default_size(mode)
         request = ComposeRequest(size=size, mode=mode, roster=gathered.players)
-        team_id = await self._team_id(interaction, team)
-        match, match_note = await self._match_context(team_id)
-        notes = _cap_notes([*gathered.notes, *([match_note] if match_note else [])])
+        team_id = await plan_team(self.bot, interaction, team)
+        match, match_note = await live_match_context(self.bot, team_id)
+        notes = [*gathered.notes, *([match_note] if match_note else [])]
         if kind == "t" and gathered.flexible:
-            notes = _cap_notes([f"Flexible slots: {', '.join(gathered.flexible)}.", *notes])
+            flexible = PluralMessage(
+                "Flexible slot: {names}.",
+                "Flexible slots: {names}.",
+                len(gathered.flexible),
+                names=", ".join(gathered.flexible),
+            )
+            notes.insert(0, flexible)
         locale = user_locale(interaction)
         result = await self._plan(request, match, exclude=(), language=locale)
         names = await spec_names(self.bot, default_catalogue(), locale)
@@ -155,7 +135,7 @@ class Compose(commands.Cog):
         session = PlanSession(
             request,
             match,
-            notes,
+            cap_notes(notes),
             owner_id=interaction.user.id,
             seen=[result.optimizer_plan.signature],
         )
@@ -164,7 +144,7 @@ class Compose(commands.Cog):
             embeds=render_plan(
                 result,
                 catalogue=default_catalogue(),
-                notes=notes,
+                notes=session.notes,
                 match=match,
                 locale=locale,
                 spec_names=names,
@@ -243,26 +223,29 @@ class Compose(commands.Cog):
                 tr(user_locale(interaction), EXPIRED), ephemeral=True
             )
             return
+        locale = user_locale(interaction)
         missing = missing_post_permissions(interaction.app_permissions, channel)
         if missing:
-            await interaction.response.send_message(_cannot_post(missing), ephemeral=True)
+            await interaction.response.send_message(cannot_post(missing, locale), ephemeral=True)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
+        # The channel reads the server's language; the answer to the clicker, theirs.
+        public = await answer_locale(interaction, public=True)
         try:
             posted = await channel.send(
-                content=f"Squad plan shared by {interaction.user.mention}",
+                content=tr(public, "Squad plan shared by {user}", user=interaction.user.mention),
                 embeds=message.embeds,
                 allowed_mentions=discord.AllowedMentions.none(),
             )
         except discord.Forbidden:
-            text = _cannot_post(["send_messages", "embed_links"])
+            text = cannot_post(["send_messages", "embed_links"], locale)
         except discord.NotFound:
-            text = "This channel no longer exists. Run /compose in another channel."
+            text = tr(locale, "This channel no longer exists. Run /compose in another channel.")
         except discord.HTTPException:
             log.warning("Posting a squad plan failed", exc_info=True)
-            text = "Discord refused the post. Try again in a moment."
+            text = tr(locale, "Discord refused the post. Try again in a moment.")
         else:
-            text = f"Posted the plan for everyone: {posted.jump_url}"
+            text = tr(locale, "Posted the plan for everyone: {url}", url=posted.jump_url)
         await interaction.followup.send(text, ephemeral=True)
 
     # ---------------------------------------------------------------------------- helpers
@@ -303,55 +286,13 @@ class Compose(commands.Cog):
             language=language,
         )
 
-    async def _team_id(
-        self, interaction: discord.Interaction[GW2Bot], text: str | None
-    ) -> int | None:
-        """The team option; else, when the AI will use it, the caller's team or the guild's."""
-        if text and text.strip():
-            return await resolve_team_option(self.bot, text)
-        services = self.bot.services
-        if services.mistral is None:
-            return None
-        account, _unverified = await linked_account(
-            self.bot, interaction.user.id, interaction.guild_id
-        )
-        if account is not None:
-            try:
-                wvw = await services.gw2.account_wvw(account.key, budget=MATCH_BUDGET_S)
-            except GW2APIError as error:
-                log.info("No team from the caller's account (%s)", error.outcome)
-            else:
-                if wvw.value.team:
-                    return wvw.value.team
-        if interaction.guild_id is not None:
-            return (await services.guild_settings.get(interaction.guild_id)).default_team_id
-        return None
-
-    async def _match_context(self, team_id: int | None) -> tuple[MatchContext | None, str | None]:
-        if not team_id:
-            return None, None
-        try:
-            live = await self.bot.services.matches.live(
-                team_id, budget=MATCH_BUDGET_S, worlds_budget=MATCH_BUDGET_S
-            )
-        except (GW2APIError, TeamNotInMatchError) as error:
-            return None, f"Live match unavailable: {error}"
-        context = build_match_context(
-            live.match,
-            live.summary,
-            team_id=team_id,
-            now=live.now,
-            age_seconds=int(live.age.total_seconds()),
-        )
-        return context, None
-
     async def _restore(self, params: PlanParams, *, owner_id: int) -> PlanSession | None:
         """Rebuild a free plan's session after a restart (rosters are not kept)."""
         if params.roster != "f":
             return None
         request = ComposeRequest(size=params.size, mode=params.mode)
         shown = await asyncio.to_thread(alternatives, request, params.alternative + 1)
-        match, note = await self._match_context(params.team_id or None)
+        match, note = await live_match_context(self.bot, params.team_id or None)
         return PlanSession(
             request,
             match,
@@ -455,19 +396,6 @@ async def _run_button(
 
 def _default_size(mode: str) -> int:
     return DEFAULT_SIZES.get(mode, FALLBACK_SIZE)
-
-
-def _cap_notes(notes: Sequence[str]) -> tuple[str, ...]:
-    if len(notes) <= MAX_NOTES:
-        return tuple(notes)
-    return (*notes[: MAX_NOTES - 1], f"… and {len(notes) - MAX_NOTES + 1} more notes")
-
-
-def _cannot_post(missing: Sequence[str]) -> str:
-    return (
-        f"I can't post in this channel: I need the {permission_names(list(missing))} permission "
-        "here. Ask a server admin, or run /compose in a channel where I can post."
-    )
 
 
 async def setup(bot: GW2Bot) -> None:

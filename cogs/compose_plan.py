@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal, cast
 
 from services.composer import ComposeRequest, MatchContext, default_catalogue
+from services.i18n import Message
 
 RosterKind = Literal["f", "v", "t"]  # free, voice, typed
 
@@ -62,7 +63,7 @@ class PlanSession:
 
     request: ComposeRequest
     match: MatchContext | None
-    notes: tuple[str, ...]
+    notes: tuple[Message, ...]  # roster and match notes, shown in the reader's language
     owner_id: int | None = None  # who ran /compose: only they may drive the plan's buttons
     seen: list[str] = field(default_factory=list)  # optimizer plan signatures shown so far
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)

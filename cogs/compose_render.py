@@ -20,7 +20,7 @@ import discord
 from cogs.common.formatting import ARENANET_RED
 from cogs.compose_words import PlanWords, ai_note, clip, escape, match_line, verdict_lines
 from services.composer import Catalogue, ComposeResult, MatchContext, Plan, SubgroupPlan
-from services.i18n import format_number, tr, trn
+from services.i18n import Message, format_number, tr, trn
 
 __all__ = [
     "MAX_EMBEDS",
@@ -69,7 +69,7 @@ def render_plan(
     *,
     catalogue: Catalogue,
     alternative: int = 0,
-    notes: Sequence[str] = (),
+    notes: Sequence[Message] = (),
     match: MatchContext | None = None,
     locale: str = "en",
     spec_names: Mapping[str, str] | None = None,
@@ -77,9 +77,9 @@ def render_plan(
     """Every embed of a ``/compose`` answer: the summary first, then the subgroups.
 
     ``alternative`` counts rerolls (0 = the best plan). ``notes`` are short lines about the roster
-    (flexible slots, members whose characters could not be read). ``spec_names`` (spec key ->
-    name in ``locale``) names specs the slots don't show (examples, AI proposals); slots show
-    their own ``spec_name``.
+    (flexible slots, members whose characters could not be read), shown in ``locale``.
+    ``spec_names`` (spec key -> name in ``locale``) names specs the slots don't show (examples,
+    AI proposals); slots show their own ``spec_name``.
     """
     words = PlanWords(catalogue, locale, spec_names or {})
     embeds: list[discord.Embed] = []
@@ -103,7 +103,7 @@ def _summary(
     result: ComposeResult,
     words: PlanWords,
     alternative: int,
-    notes: Sequence[str],
+    notes: Sequence[Message],
     match: MatchContext | None,
     detail: Detail,
 ) -> discord.Embed:
@@ -131,7 +131,7 @@ def _summary(
         lines.append(f"⚠️ {ai_note(ai.note, locale)}")
     if match is not None and (line := match_line(match, locale)):
         lines.append(line)
-    lines.extend(f"• {escape(note)}" for note in notes)
+    lines.extend(f"• {escape(note.render(locale))}" for note in notes)
     embed = discord.Embed(
         title=clip(title, TITLE_LIMIT),
         description=clip("\n".join(lines), DESCRIPTION_LIMIT) or None,

@@ -1,4 +1,5 @@
-"""The roster of a /compose: none (free), the caller's voice channel, or a typed list.
+"""The roster of a /compose: none (free), the caller's voice channel, or a typed list (and the
+option's autocomplete).
 
 A voice roster reads each player's characters with their linked key, except where the server
 requires key ownership and the key is unverified: that player gets a flexible slot (issue 10).
@@ -10,10 +11,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
 import discord
+from discord import app_commands
 
 from cogs.common.key_policy import key_for_guild, requires_ownership
+from cogs.common.locale import user_locale
 from cogs.compose_plan import RosterKind
 from services.errors import UserFacingError
+from services.i18n import Message, tr
 from services.roster import (
     LinkedAccount,
     Roster,
@@ -30,6 +34,33 @@ ROSTER_CONCURRENCY = 6
 FREE_WORDS = frozenset({"", "none", "free", "any"})
 VOICE_WORDS = frozenset({"voice", "vc"})
 ROSTER_EXAMPLE = "Alice: firebrand, scrapper; Bob: herald; Carol"
+AUTOCOMPLETE_VALUE_LIMIT = 100
+
+
+async def roster_autocomplete(
+    interaction: discord.Interaction[GW2Bot], current: str
+) -> list[app_commands.Choice[str]]:
+    """``none`` and ``voice``, plus what the player is typing when it looks like a list."""
+    locale = user_locale(interaction)
+    text = current.strip()
+    fixed = [
+        app_commands.Choice(name=tr(locale, "none: any specs (free plan)"), value="none"),
+        app_commands.Choice(
+            name=tr(locale, "voice: the players in your voice channel"), value="voice"
+        ),
+    ]
+    matching = [c for c in fixed if c.value.startswith(text.casefold())]
+    if text and not matching and len(text) <= AUTOCOMPLETE_VALUE_LIMIT:
+        return [
+            app_commands.Choice(
+                name=_clip_choice(tr(locale, "list: {text}", text=text)), value=text
+            )
+        ]
+    return matching or fixed
+
+
+def _clip_choice(text: str) -> str:
+    return text if len(text) <= AUTOCOMPLETE_VALUE_LIMIT else text[:99] + "…"
 
 
 async def gather_roster(
@@ -50,8 +81,8 @@ async def voice_roster(bot: GW2Bot, interaction: discord.Interaction[GW2Bot]) ->
     voice = user.voice if isinstance(user, discord.Member) else None
     if voice is None or voice.channel is None:
         raise UserFacingError(
-            "Join a voice channel first, or use roster: none, or type the roster "
-            f"(e.g. {ROSTER_EXAMPLE})."
+            "Join a voice channel first, or use roster: none, or type the roster (e.g. {example}).",
+            example=ROSTER_EXAMPLE,
         )
     people = [m for m in voice.channel.members if not m.bot]
     if all(m.id != user.id for m in people):
@@ -77,9 +108,10 @@ async def voice_roster(bot: GW2Bot, interaction: discord.Interaction[GW2Bot]) ->
         budget_s=ROSTER_BUDGET_S,
     )
     if unverified:
-        note = (
+        note = Message(
             "This server requires verified key ownership; unverified keys were not used: "
-            f"{', '.join(sorted(unverified))} (run /key add here to verify)."
+            "{names} (run /key add here to verify).",
+            names=", ".join(sorted(unverified)),
         )
         roster = replace(roster, notes=(note, *roster.notes))
     return roster

@@ -1,25 +1,40 @@
 """The words of a ``/compose`` answer in the reader's language (pure: values in, text out).
 
-Spec, boon (need) and role names, unmet reasons, AI proposal lines, the live-match line and the
-"AI unavailable" note. The choice of words lives in :mod:`services.composer.wording`; this module
-renders them for one locale.
+Spec, boon (need) and role names, unmet reasons, AI proposal lines and why each was applied or
+rejected, the live-match line, the "AI unavailable" note, the roster notes (capped) and the
+"cannot post here" answer. The choice of words lives in :mod:`services.composer.wording`; this
+module renders them for one locale.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import discord
 
+from bot.errors import permission_names
+from cogs.common.formatting import MAP_NAMES
 from services.composer import Catalogue, ComposeResult, MatchContext, Plan
-from services.composer.answer import AI_UNAVAILABLE_REASONS, ProposalVerdict
+from services.composer.answer import AI_UNAVAILABLE_REASONS, VERDICT_REASONS, ProposalVerdict
 from services.composer.models import UnmetNeed
 from services.composer.prompt import pseudonyms
 from services.composer.wording import need_label, option_label, role_label, unmet_reason
-from services.i18n import N_, Message, tr
+from services.i18n import N_, Message, PluralMessage, tr
 
-__all__ = ["PlanWords", "ai_note", "clip", "escape", "match_line", "verdict_lines"]
+__all__ = [
+    "MAX_NOTES",
+    "PlanWords",
+    "ai_note",
+    "cannot_post",
+    "cap_notes",
+    "clip",
+    "escape",
+    "match_line",
+    "verdict_lines",
+]
+
+MAX_NOTES = 6
 
 COLOUR_NAMES = {"red": N_("Red"), "green": N_("Green"), "blue": N_("Blue")}
 
@@ -43,6 +58,13 @@ class PlanWords:
 
     def option(self, spec: str, role: str) -> str:
         return option_label(spec, role, self.catalogue, self.spec_names).render(self.locale)
+
+    def spec(self, key: str) -> str:
+        """A catalogue spec's name in the reader's language (the key when unknown)."""
+        if key in self.spec_names:
+            return self.spec_names[key]
+        spec = self.catalogue.resolve_spec(key)
+        return spec.name if spec is not None else key
 
 
 def _shown(text: Message | str, locale: str) -> str:
@@ -83,7 +105,8 @@ def match_line(match: MatchContext, locale: str = "en") -> str | None:
         key=lambda m: (-m.contested_objectives, m.name),
     )
     if contested:
-        parts.append(tr(locale, "fights on {maps}", maps=", ".join(m.name for m in contested[:2])))
+        maps = ", ".join(_map_name(m.name, locale) for m in contested[:2])
+        parts.append(tr(locale, "fights on {maps}", maps=maps))
     if match.skirmish_ends_in_minutes is not None:
         parts.append(
             tr(
@@ -94,6 +117,13 @@ def match_line(match: MatchContext, locale: str = "en") -> str | None:
         )
     return tr(locale, "Live match: {parts}", parts=" · ".join(parts))
 
+
+def _map_name(name: str, locale: str) -> str:
+    """A map of the AI's match context (named in English, as the prompt has it) for the reader."""
+    return tr(locale, name) if name in _ENGLISH_MAP_NAMES else name
+
+
+_ENGLISH_MAP_NAMES = frozenset(MAP_NAMES.values())
 
 PLACES = {
     1: N_("{team} is 1st ({colour}, {ppt} PPT)"),
@@ -113,23 +143,49 @@ def ai_note(note: str, locale: str) -> str:
 def verdict_lines(result: ComposeResult, words: PlanWords, limit: int) -> list[str]:
     """One line per AI proposal: the change, applied or rejected, and why."""
     locale = words.locale
-    names = _display_names(result.optimizer_plan)
+    names = _display_names(result.optimizer_plan, locale)
     lines = []
     for verdict in result.ai.verdicts:
         change = _describe_proposal(verdict, names, words)
-        mark = "✅" if verdict.accepted else "❌"
-        word = tr(locale, "applied") if verdict.accepted else tr(locale, "rejected")
-        line = f"{mark} {change} — {word}: {verdict.reason}"
+        reason = _verdict_reason(verdict, names, words)
+        if verdict.accepted:
+            line = tr(locale, "✅ {change} — applied: {reason}", change=change, reason=reason)
+        else:
+            line = tr(locale, "❌ {change} — rejected: {reason}", change=change, reason=reason)
         lines.append(clip(line, limit))
     return lines
 
 
-def _display_names(plan: Plan) -> dict[str, str]:
+def _verdict_reason(verdict: ProposalVerdict, names: Mapping[str, str], words: PlanWords) -> str:
+    """Why the optimizer applied or rejected a proposal, in the reader's language."""
+    details: dict[str, object] = {}
+    for key, value in verdict.details.items():
+        if isinstance(value, int):
+            details[key] = value
+        elif key in ("player", "other"):
+            details[key] = names.get(value, escape(value))
+        elif key == "spec":
+            details[key] = words.spec(value)
+        elif key == "need":
+            details[key] = words.need(value, words.catalogue.need_label(value))
+        else:  # the model's own words (a slot, spec or role it made up)
+            details[key] = escape(value)
+    return tr(words.locale, VERDICT_REASONS[verdict.code], **details)
+
+
+def _display_names(plan: Plan, locale: str) -> dict[str, str]:
     """The prompt's pseudonyms (``Player 3``) → the names the commander knows."""
     out: dict[str, str] = {}
+    open_no = 0
     for label, (gi, si) in pseudonyms(plan).items():
         slot = plan.subgroups[gi].slots[si]
-        out[label] = escape(slot.player) if slot.player else f"{slot.label} ({slot.spec_name})"
+        if slot.player:
+            out[label] = escape(slot.player)
+        else:  # open slots are numbered in plan order, as in the prompt
+            open_no += 1
+            out[label] = tr(
+                locale, "Open slot {number} ({spec})", number=open_no, spec=slot.spec_name
+            )
     return out
 
 
@@ -157,3 +213,22 @@ def clip(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[: max(0, limit - 1)].rstrip() + "…"
+
+
+def cap_notes(notes: Sequence[Message]) -> tuple[Message, ...]:
+    """At most :data:`MAX_NOTES` roster notes, the last saying how many more there were."""
+    if len(notes) <= MAX_NOTES:
+        return tuple(notes)
+    more = len(notes) - MAX_NOTES + 1
+    tail = PluralMessage("… and {count} more note", "… and {count} more notes", more)
+    return (*notes[: MAX_NOTES - 1], tail)
+
+
+def cannot_post(missing: Sequence[str], locale: str) -> str:
+    """Why the plan cannot be posted in this channel (the bot's missing permissions)."""
+    return tr(
+        locale,
+        "I can't post in this channel: I need the {permissions} permission here. Ask a server "
+        "admin, or run /compose in a channel where I can post.",
+        permissions=permission_names(list(missing), locale),
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.i18n import tr
+from services.i18n import Message, tr
 
 
 class UserFacingError(Exception):
@@ -24,3 +24,7 @@ class UserFacingError(Exception):
         if not self.message:
             return str(self)
         return tr(locale, self.message, **self.params)
+
+    def as_message(self) -> Message:
+        """The error as a message translated later, when the reader's language is known."""
+        return Message(self.message or str(self), **self.params)

@@ -26,6 +26,7 @@ from services.clock import Clock
 from services.errors import UserFacingError
 from services.gw2 import Fetched, GW2APIError, GW2Client, NotFoundError
 from services.gw2.models import Match
+from services.i18n import N_
 from services.match_analysis import (
     DEFAULT_FROZEN_AFTER,
     FreezeTracker,
@@ -49,8 +50,12 @@ class TeamNotInMatchError(UserFacingError):
         self.team_id = team_id
         name = team_name(team_id) or f"Team {team_id}"
         super().__init__(
-            f"{name} ({team_id}) isn't in a running WvW match right now. "
-            "If the weekly reset just happened, try again in a few minutes."
+            N_(
+                "{team} ({team_id}) isn't in a running WvW match right now. "
+                "If the weekly reset just happened, try again in a few minutes."
+            ),
+            team=name,
+            team_id=team_id,
         )
 
 

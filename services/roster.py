@@ -26,6 +26,7 @@ from services.composer import Catalogue, RosterPlayer, default_catalogue
 from services.errors import UserFacingError
 from services.gw2 import GW2APIError, GW2Client
 from services.gw2.errors import InvalidKeyError, MissingPermissionError
+from services.i18n import N_, Message, PluralMessage
 from services.secrets import mask_keys
 
 __all__ = [
@@ -76,11 +77,12 @@ KeyLookup = Callable[[int], Awaitable[LinkedAccount | None]]
 
 @dataclass(frozen=True, slots=True)
 class Roster:
-    """Players with known specs, flexible slots (anyone, any spec), and notes for the commander."""
+    """Players with known specs, flexible slots (anyone, any spec), and notes for the commander
+    (messages rendered in the reader's language)."""
 
     players: tuple[RosterPlayer, ...] = ()
     flexible: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
+    notes: tuple[Message, ...] = ()
 
     @property
     def headcount(self) -> int:
@@ -101,9 +103,16 @@ def parse_roster(text: str, catalogue: Catalogue | None = None) -> Roster:
     catalogue = catalogue or default_catalogue()
     entries = [e.strip() for e in _PLAYER_SEPARATORS.split(text) if e.strip()]
     if not entries:
-        raise RosterError(f"The roster is empty. Type players and their specs, e.g. {EXAMPLE}.")
+        raise RosterError(
+            N_("The roster is empty. Type players and their specs, e.g. {example}."),
+            example=EXAMPLE,
+        )
     if len(entries) > MAX_TYPED_PLAYERS:
-        raise RosterError(f"That roster has {len(entries)} players; {MAX_TYPED_PLAYERS} at most.")
+        raise RosterError(
+            N_("That roster has {count} players; {limit} at most."),
+            count=len(entries),
+            limit=MAX_TYPED_PLAYERS,
+        )
     players: list[RosterPlayer] = []
     flexible: list[str] = []
     seen: set[str] = set()
@@ -111,16 +120,31 @@ def parse_roster(text: str, catalogue: Catalogue | None = None) -> Roster:
         name, colon, spec_text = entry.partition(":")
         name = " ".join(name.split())
         if not name:
-            raise RosterError(f"“{_short(entry)}” has no player name. Write it as {EXAMPLE}.")
+            raise RosterError(
+                N_("“{entry}” has no player name. Write it as {example}."),
+                entry=_short(entry),
+                example=EXAMPLE,
+            )
         if len(name) > MAX_NAME_LENGTH:
-            raise RosterError(f"The name “{_short(name)}” is too long ({MAX_NAME_LENGTH} at most).")
+            raise RosterError(
+                N_("The name “{name}” is too long ({limit} at most)."),
+                name=_short(name),
+                limit=MAX_NAME_LENGTH,
+            )
         if name.casefold() in seen:
-            raise RosterError(f"{name} is in the roster twice. List each player once.")
+            raise RosterError(
+                N_("{name} is in the roster twice. List each player once."), name=name
+            )
         seen.add(name.casefold())
         words = [w.strip() for w in _SPEC_SEPARATORS.split(spec_text) if w.strip()]
         if not colon and catalogue.resolve_spec(name) is not None:
             raise RosterError(
-                f"“{name}” looks like a spec, not a player. Put the player's name first: {EXAMPLE}."
+                N_(
+                    "“{name}” looks like a spec, not a player. Put the player's name first: "
+                    "{example}."
+                ),
+                name=name,
+                example=EXAMPLE,
             )
         if not words or all(w.casefold() in FLEXIBLE_WORDS for w in words):
             flexible.append(name)
@@ -131,25 +155,34 @@ def parse_roster(text: str, catalogue: Catalogue | None = None) -> Roster:
                 continue
             spec = catalogue.resolve_spec(word)
             if spec is None:
-                raise RosterError(_unknown_spec_message(word, name, catalogue))
+                raise _unknown_spec_error(word, name, catalogue)
             if spec.key not in specs:
                 specs.append(spec.key)
         players.append(RosterPlayer(name=name, specs=tuple(specs)))
     return Roster(players=tuple(players), flexible=tuple(flexible))
 
 
-def _unknown_spec_message(word: str, player: str, catalogue: Catalogue) -> str:
+def _unknown_spec_error(word: str, player: str, catalogue: Catalogue) -> RosterError:
     names: dict[str, str] = {}
     for spec in catalogue.specs.values():
         names[spec.key.casefold()] = spec.name
         names[spec.name.casefold()] = spec.name
     close = difflib.get_close_matches(word.casefold(), list(names), n=1, cutoff=0.6)
-    hint = (
-        f"Did you mean {names[close[0]]}?"
-        if close
-        else "Use spec or profession names such as firebrand, scrapper or herald."
+    if close:
+        return RosterError(
+            N_("Unknown spec “{spec}” for {player}. Did you mean {suggestion}?"),
+            spec=_short(word),
+            player=player,
+            suggestion=names[close[0]],
+        )
+    return RosterError(
+        N_(
+            "Unknown spec “{spec}” for {player}. Use spec or profession names such as "
+            "firebrand, scrapper or herald."
+        ),
+        spec=_short(word),
+        player=player,
     )
-    return f"Unknown spec “{_short(word)}” for {player}. {hint}"
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -224,17 +257,19 @@ async def gather_voice_roster(
     players: list[RosterPlayer] = []
     flexible: list[str] = []
     unlinked: list[str] = []
-    notes: list[str] = []
+    notes: list[Message] = []
     for name, task in zip(names, tasks, strict=True):
         if task.cancelled():
             flexible.append(name)
-            notes.append(f"{name}: the GW2 API was too slow, flexible slot.")
+            notes.append(Message("{name}: the GW2 API was too slow, flexible slot.", name=name))
             continue
         exception = task.exception()
         if exception is not None:
             log.warning("Roster lookup failed for a member: %s", type(exception).__name__)
             flexible.append(name)
-            notes.append(f"{name}: couldn't read their characters, flexible slot.")
+            notes.append(
+                Message("{name}: couldn't read their characters, flexible slot.", name=name)
+            )
             continue
         outcome = task.result()
         if outcome.specs:
@@ -244,16 +279,25 @@ async def gather_voice_roster(
             unlinked.append(name)
         else:
             flexible.append(name)
-            notes.append(f"{name}: {outcome.problem}, flexible slot.")
+            notes.append(Message(outcome.problem, name=name))
     if unlinked:
-        notes.insert(0, f"No linked GW2 account (flexible slots): {', '.join(unlinked)}.")
+        notes.insert(
+            0,
+            PluralMessage(
+                "No linked GW2 account (flexible slot): {names}.",
+                "No linked GW2 accounts (flexible slots): {names}.",
+                len(unlinked),
+                names=", ".join(unlinked),
+            ),
+        )
     return Roster(players=tuple(players), flexible=tuple(flexible), notes=tuple(notes))
 
 
 @dataclass(frozen=True, slots=True)
 class _MemberOutcome:
     specs: tuple[str, ...] = ()
-    # None with no specs: the member has no linked account.
+    # None with no specs: the member has no linked account. Else the note's message id
+    # (``{name}: …, flexible slot.``).
     problem: str | None = None
 
 
@@ -276,7 +320,7 @@ async def _member_specs(
     except GW2APIError as error:
         return _MemberOutcome(problem=_problem(error))
     if not characters:
-        return _MemberOutcome(problem="no characters on their account")
+        return _MemberOutcome(problem=N_("{name}: no characters on their account, flexible slot."))
     characters = characters[:max_characters]
     if not any(c.build_tabs for c in characters):
         # Every character has at least one build tab; the API leaves them out when the key
@@ -296,10 +340,12 @@ async def _member_specs(
         found.extend(s for s in specs if s not in found)
     if found:
         return _MemberOutcome(specs=tuple(sorted(found)))
-    return _MemberOutcome(problem="no known spec on their characters")
+    return _MemberOutcome(problem=N_("{name}: no known spec on their characters, flexible slot."))
 
 
-_NO_PERMISSION = "their API key lacks the characters or builds permission"
+_NO_PERMISSION = N_(
+    "{name}: their API key lacks the characters or builds permission, flexible slot."
+)
 
 
 def _problem(error: GW2APIError) -> str:
@@ -307,8 +353,8 @@ def _problem(error: GW2APIError) -> str:
     if isinstance(error, MissingPermissionError):
         return _NO_PERMISSION
     if isinstance(error, InvalidKeyError):
-        return "the GW2 API rejected their key"
-    return "the GW2 API did not answer"
+        return N_("{name}: the GW2 API rejected their key, flexible slot.")
+    return N_("{name}: the GW2 API did not answer, flexible slot.")
 
 
 def _unique_names(names: Sequence[str]) -> list[str]:

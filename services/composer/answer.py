@@ -22,12 +22,14 @@ from services.i18n import N_
 
 __all__ = [
     "AI_UNAVAILABLE_REASONS",
+    "VERDICT_REASONS",
     "AIAdvice",
     "AIOutcome",
     "AIProposal",
     "AIReply",
     "ProposalVerdict",
     "SubgroupNote",
+    "VerdictCode",
     "check_answer",
     "fail",
     "message_text",
@@ -61,15 +63,60 @@ class AIAdvice(BaseModel):
     proposals: list[AIProposal] = Field(default_factory=list, max_length=5)
 
 
+VerdictCode = Literal[
+    "unknown_slot",
+    "unknown_spec",
+    "role_not_played",
+    "locked",
+    "cannot_play",
+    "same_subgroup",
+    "breaks_rule",
+    "loses_squad_need",
+    "loses_subgroup_need",
+    "lowers_score",
+    "keeps_coverage",
+    "improves_score",
+]
+
+# Why a proposal was applied or rejected (message ids: the command shows them translated). The
+# details fill the placeholders: ``player``/``other``/``slot`` are the prompt's slot labels
+# (``Player 3``), ``spec`` a catalogue spec key, ``need`` a need key; ``typed``/``role`` are the
+# model's own words.
+VERDICT_REASONS: dict[VerdictCode, str] = {
+    "unknown_slot": N_("unknown slot “{slot}”"),
+    "unknown_spec": N_("“{typed}” is not a spec in the catalogue"),
+    "role_not_played": N_("{spec} cannot play “{role}”"),
+    "locked": N_("{player} is locked to their current spec"),
+    "cannot_play": N_("{player} cannot play {spec}"),
+    "same_subgroup": N_("{player} and {other} are already in the same subgroup"),
+    "breaks_rule": N_("the changed plan breaks the roster's rules"),
+    "loses_squad_need": N_("lowers coverage: squad {need} drops to {reached}/{target}"),
+    "loses_subgroup_need": N_("lowers coverage: a subgroup loses {need}"),
+    "lowers_score": N_("lowers coverage: score {before} → {after}"),
+    "keeps_coverage": N_("keeps coverage"),
+    "improves_score": N_("improves the score by {delta}"),
+}
+
+
 class ProposalVerdict(BaseModel):
-    """What the optimizer made of one proposal."""
+    """What the optimizer made of one proposal: applied or not, and why (a code and its details,
+    rendered in the reader's language by the cog)."""
 
     model_config = ConfigDict(frozen=True)
 
     proposal: AIProposal
     accepted: bool
-    reason: str
+    code: VerdictCode
+    details: dict[str, str | int] = Field(default_factory=dict)
     score_delta: int = 0
+    # "breaks_rule": the rule broken, in English (logs and tests; players see the code's text).
+    rule: str | None = None
+
+    @property
+    def reason(self) -> str:
+        """The reason in English with the raw details (logs, tests)."""
+        text = VERDICT_REASONS[self.code].format(**self.details)
+        return f"{text} ({self.rule})" if self.rule else text
 
 
 class AIReply(BaseModel):

@@ -9,7 +9,13 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from services.composer.answer import AIOutcome, AIProposal, ProposalVerdict, unavailable_note
+from services.composer.answer import (
+    AIOutcome,
+    AIProposal,
+    ProposalVerdict,
+    VerdictCode,
+    unavailable_note,
+)
 from services.composer.catalogue import Catalogue
 from services.composer.metrics import ComposerMetrics
 from services.composer.mistral import MistralComposer
@@ -134,9 +140,12 @@ def review_proposals(
     current = plan
     verdicts: list[ProposalVerdict] = []
     for proposal in proposals:
-        candidate, problem_text = _apply(problem, seats, proposal)
-        if candidate is None:
-            verdicts.append(ProposalVerdict(proposal=proposal, accepted=False, reason=problem_text))
+        candidate = _apply(problem, seats, proposal)
+        if isinstance(candidate, tuple):
+            code, details = candidate
+            verdicts.append(
+                ProposalVerdict(proposal=proposal, accepted=False, code=code, details=details)
+            )
             continue
         new_plan = build_plan(problem, _raw_of(candidate, len(plan.subgroups)))
         _, violations = plan_to_raw(problem, new_plan)
@@ -144,16 +153,22 @@ def review_proposals(
         if violations:
             verdicts.append(
                 ProposalVerdict(
-                    proposal=proposal, accepted=False, reason=violations[0], score_delta=delta
+                    proposal=proposal,
+                    accepted=False,
+                    code="breaks_rule",
+                    rule=violations[0],
+                    score_delta=delta,
                 )
             )
             continue
         if delta < 0:
+            code, details = _loss(current, new_plan)
             verdicts.append(
                 ProposalVerdict(
                     proposal=proposal,
                     accepted=False,
-                    reason=f"lowers coverage: {_loss(current, new_plan)}",
+                    code=code,
+                    details=details,
                     score_delta=delta,
                 )
             )
@@ -164,50 +179,59 @@ def review_proposals(
             ProposalVerdict(
                 proposal=proposal,
                 accepted=True,
-                reason="keeps coverage" if delta == 0 else f"improves the score by {delta}",
+                code="keeps_coverage" if delta == 0 else "improves_score",
+                details={} if delta == 0 else {"delta": delta},
                 score_delta=delta,
             )
         )
     return current, verdicts
 
 
+# Why a proposal cannot be applied: a verdict code and its details.
+Refusal = tuple[VerdictCode, dict[str, str | int]]
+
+
 def _apply(
     problem: Problem, seats: dict[str, _Seat], proposal: AIProposal
-) -> tuple[dict[str, _Seat] | None, str]:
+) -> dict[str, _Seat] | Refusal:
+    """The seats after ``proposal``, or why it cannot be applied."""
     seat = seats.get(proposal.player)
     if seat is None:
-        return None, f"unknown slot {proposal.player!r}"
+        return ("unknown_slot", {"slot": proposal.player})
     out = {k: _Seat(s.label, s.player, s.option, s.subgroup) for k, s in seats.items()}
     if proposal.kind == "respec":
         spec = problem.catalogue.resolve_spec(proposal.spec or "")
         if spec is None:
-            return None, f"{proposal.spec!r} is not a spec in the catalogue"
+            return ("unknown_spec", {"typed": proposal.spec or ""})
         role = (proposal.role or "").strip().casefold()
         options = problem.catalogue.options_for(spec.key)
         option = next((o for o in options if o.role == role), None)
         if option is None:
             if proposal.role is not None or len(options) != 1:
-                return None, f"{spec.name} cannot play {proposal.role!r}"
+                return ("role_not_played", {"spec": spec.key, "role": proposal.role or ""})
             option = options[0]
         opt = problem.option_index[option.key]
         if seat.player is not None:
             allowed = problem.locked.get(seat.player, problem.allowed.get(seat.player, frozenset()))
             if opt not in allowed:
                 if seat.player in problem.locked:
-                    return None, f"{seat.label} is locked to their current spec"
-                return None, f"{seat.label} cannot play {spec.name}"
+                    return ("locked", {"player": proposal.player})
+                return ("cannot_play", {"player": proposal.player, "spec": spec.key})
         out[proposal.player].option = opt
-        return out, ""
+        return out
     other = seats.get(proposal.other_player or "")
     if other is None:
-        return None, f"unknown slot {proposal.other_player!r}"
+        return ("unknown_slot", {"slot": proposal.other_player or ""})
     if other.subgroup == seat.subgroup:
-        return None, f"{seat.label} and {other.label} are already in the same subgroup"
+        return (
+            "same_subgroup",
+            {"player": proposal.player, "other": proposal.other_player or ""},
+        )
     out[proposal.player].subgroup, out[proposal.other_player or ""].subgroup = (
         other.subgroup,
         seat.subgroup,
     )
-    return out, ""
+    return out
 
 
 def _raw_of(seats: dict[str, _Seat], groups: int) -> list[list[tuple[str | None, int]]]:
@@ -217,15 +241,19 @@ def _raw_of(seats: dict[str, _Seat], groups: int) -> list[list[tuple[str | None,
     return raw
 
 
-def _loss(before: Plan, after: Plan) -> str:
-    """The first need the change loses, in the player's words."""
+def _loss(before: Plan, after: Plan) -> Refusal:
+    """The first need the change loses (a need key), or the score it drops to."""
     before_squad = {s.need: s for s in before.squad}
     for item in after.squad:
         old = before_squad.get(item.need)
         if old is not None and min(item.reached, item.target) < min(old.reached, old.target):
-            return f"squad {item.label} drops to {item.reached}/{item.target}"
+            return "loses_squad_need", {
+                "need": item.need,
+                "reached": item.reached,
+                "target": item.target,
+            }
     lost_before = {(u.subgroup, u.need) for u in before.unmet if u.scope == "subgroup"}
     for unmet in sorted(after.unmet, key=lambda u: -u.weight):
         if unmet.scope == "subgroup" and (unmet.subgroup, unmet.need) not in lost_before:
-            return f"a subgroup loses {unmet.label}"
-    return f"score {before.score} → {after.score}"
+            return "loses_subgroup_need", {"need": unmet.need}
+    return "lowers_score", {"before": before.score, "after": after.score}

@@ -241,7 +241,7 @@ async def test_voice_roster_uses_linked_characters_and_flexible_slots(tmp_path: 
         message = await w.compose(roster="voice", mode="zerg")
     text = embed_text(message)
     assert message.embeds[0]["title"] == "Squad plan · Zerg · 3 players"
-    assert "No linked GW2 account (flexible slots): Carol." in text
+    assert "No linked GW2 account (flexible slot): Carol." in text
     assert "Dave" not in text
     assert KEY_ALICE not in text
     slots = "\n".join(e.get("description", "") for e in message.embeds[1:])

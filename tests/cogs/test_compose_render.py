@@ -31,10 +31,12 @@ from services.composer import (
 )
 from services.composer.answer import SubgroupNote
 from services.gw2.models import Match
+from services.i18n import Message
 from services.match_analysis import analyse_match
 from tests.fakes.gw2_api import FakeWorld
 
 CATALOGUE = default_catalogue()
+TOO_SLOW = "{name}: the GW2 API was too slow, flexible slot."
 
 
 async def plan(
@@ -101,7 +103,8 @@ async def test_long_names_long_ai_text_and_many_notes_still_fit(size: int) -> No
                 kind="respec", player=f"Player {i}", spec="scrapper", role="healer"
             ),
             accepted=False,
-            reason="lowers coverage: " + "x" * 250,
+            code="unknown_spec",
+            details={"typed": "x" * 250},
         )
         for i in range(1, 6)
     )
@@ -112,7 +115,7 @@ async def test_long_names_long_ai_text_and_many_notes_still_fit(size: int) -> No
         verdicts=verdicts,
     )
     result = result.model_copy(update={"ai": ai})
-    notes = [f"Member {i}: " + "n" * 200 for i in range(6)]
+    notes = [Message(TOO_SLOW, name=f"Member {i} " + "n" * 200) for i in range(6)]
     embeds = render_plan(result, catalogue=CATALOGUE, notes=notes, alternative=3)
     assert_within_discord_limits(embeds)
     text = text_of(embeds)
@@ -155,13 +158,15 @@ async def test_ai_briefing_notes_and_proposals_use_the_players_names() -> None:
                     kind="respec", player="Player 1", spec="scrapper", role="healer"
                 ),
                 accepted=False,
-                reason="lowers coverage: a subgroup loses stability",
+                code="loses_subgroup_need",
+                details={"need": "stability"},
                 score_delta=-60,
             ),
             ProposalVerdict(
                 proposal=AIProposal(kind="swap", player="Player 1", other_player="Player 2"),
                 accepted=False,
-                reason="Ann and Bob are already in the same subgroup",
+                code="same_subgroup",
+                details={"player": "Player 1", "other": "Player 2"},
             ),
         ),
     )
@@ -172,6 +177,57 @@ async def test_ai_briefing_notes_and_proposals_use_the_players_names() -> None:
     assert "swap" in proposals
     assert "Player 1" not in proposals
     assert "🤖 Stack on the firebrand." in (embeds[1].description or "")
+
+
+async def test_proposal_reasons_and_open_slots_are_in_the_readers_language() -> None:
+    roster = tuple(
+        RosterPlayer(name=name, specs=("firebrand", "scrapper")) for name in ("Ann", "Bob")
+    )
+    result = await plan(5, roster)  # two players, three open slots, one subgroup
+    ai = AIOutcome(
+        status="ok",
+        briefing="Tenez la baie.",
+        verdicts=(
+            ProposalVerdict(
+                proposal=AIProposal(kind="swap", player="Player 1", other_player="Open slot 1"),
+                accepted=False,
+                code="same_subgroup",
+                details={"player": "Player 1", "other": "Open slot 1"},
+            ),
+            ProposalVerdict(
+                proposal=AIProposal(kind="respec", player="Player 2", spec="scrapper"),
+                accepted=False,
+                code="cannot_play",
+                details={"player": "Player 2", "spec": "herald"},
+            ),
+            ProposalVerdict(
+                proposal=AIProposal(kind="respec", player="Player 1", spec="firebrand"),
+                accepted=True,
+                code="improves_score",
+                details={"delta": 40},
+                score_delta=40,
+            ),
+        ),
+    )
+    embeds = render_plan(
+        result.model_copy(update={"ai": ai}),
+        catalogue=CATALOGUE,
+        locale="fr",
+        spec_names={"herald": "Héraut", "scrapper": "Mécatronicien", "firebrand": "Pyromancien"},
+    )
+    proposals = next(f for f in embeds[0].fields if f.name == "Propositions de l'IA").value
+    lines = (proposals or "").splitlines()
+    slots = result.optimizer_plan.subgroups[0].slots
+    first, second = (s.player for s in slots if s.player)  # Player 1, Player 2
+    opened = next(s for s in slots if s.player is None)
+    assert lines[0] == (
+        f"❌ échanger {first} ↔ Place libre 1 ({opened.spec_name}) — rejetée : {first} et "
+        f"Place libre 1 ({opened.spec_name}) sont déjà dans le même sous-groupe"
+    )
+    assert lines[1].endswith(f"rejetée : {second} ne peut pas jouer Héraut")
+    assert lines[2].endswith("appliquée : améliore le score de 40")
+    assert "Open slot" not in proposals
+    assert "Player" not in proposals
 
 
 async def test_ai_unavailable_note_is_shown_and_off_goes_to_the_footer() -> None:
@@ -212,6 +268,7 @@ def test_match_line_names_our_place_the_leader_and_the_fights() -> None:
         "Live match: Tombs of Drascir is 2nd (Green, 245 PPT) · Moogooloo (Red) leads · "
         "fights on Eternal Battlegrounds · skirmish ends in 40 min"
     )
+    assert "· combats sur Champs de bataille éternels ·" in (match_line(match, "fr") or "")
     assert match_line(MatchContext()) is None
 
 
@@ -240,6 +297,6 @@ def test_match_context_from_a_live_match() -> None:
 async def test_player_names_are_shown_as_typed_not_as_markdown() -> None:
     roster = (RosterPlayer(name="*Star*_x", specs=("firebrand",)),)
     result = await plan(5, roster)
-    embeds = render_plan(result, catalogue=CATALOGUE, notes=["__Bob__: flexible slot."])
+    embeds = render_plan(result, catalogue=CATALOGUE, notes=[Message(TOO_SLOW, name="__Bob__")])
     assert "\\*Star\\*\\_x" in (embeds[1].description or "")
     assert "\\_\\_Bob\\_\\_" in (embeds[0].description or "")

@@ -150,12 +150,16 @@ async def test_ok_answer_gives_briefing_notes_and_checked_proposals(
     assert result.ai.subgroup_notes[0].subgroup == 1
     verdicts = result.ai.verdicts
     assert [v.accepted for v in verdicts] == [False, False, False, False]
+    assert verdicts[0].code == "unknown_spec"
     assert "not a spec" in verdicts[0].reason
-    assert verdicts[1].reason == "Boon.3456 cannot play Firebrand"
-    assert verdicts[2].reason.startswith(
-        "lowers coverage"
-    )  # scrapper instead of tempest loses alacrity
-    assert "unknown slot" in verdicts[3].reason
+    assert (verdicts[1].code, verdicts[1].details) == (
+        "cannot_play",
+        {"player": boon, "spec": "firebrand"},
+    )
+    # scrapper instead of tempest loses alacrity
+    assert verdicts[2].code in ("loses_squad_need", "loses_subgroup_need", "lowers_score")
+    assert verdicts[2].reason.startswith("lowers coverage")
+    assert verdicts[3].code == "unknown_slot"
     assert result.plan == result.optimizer_plan
     assert _value(registry, "gw2opt_mistral_requests_total", outcome="ok") == 1
     assert _value(registry, "gw2opt_mistral_tokens_total", kind="prompt") == 321
@@ -227,6 +231,7 @@ async def test_swap_that_strips_a_subgroup_of_stability_is_rejected(
     result = await _swap(fake, registry, "Firebrand 1", virtuoso)
     (verdict,) = result.ai.verdicts
     assert not verdict.accepted
+    assert (verdict.code, verdict.details) == ("loses_subgroup_need", {"need": "stability"})
     assert verdict.reason == "lowers coverage: a subgroup loses stability"
     assert verdict.score_delta < 0
     assert result.plan == result.optimizer_plan

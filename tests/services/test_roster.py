@@ -142,7 +142,8 @@ async def test_voice_roster_reads_specs_from_characters(gw2: GW2Client) -> None:
         "Bob": ("necromancer", "scourge"),
     }
     assert roster.flexible == ("Carol",)
-    assert roster.notes == ("No linked GW2 account (flexible slots): Carol.",)
+    assert [str(note) for note in roster.notes] == ["No linked GW2 account (flexible slot): Carol."]
+    assert roster.notes[0].render("fr") == "Aucun compte GW2 lié (place libre) : Carol."
 
 
 async def test_failing_keys_become_flexible_slots_with_a_note(gw2: GW2Client) -> None:
@@ -150,7 +151,7 @@ async def test_failing_keys_become_flexible_slots_with_a_note(gw2: GW2Client) ->
     roster = await gather_voice_roster(members, gw2=gw2, key_lookup=lookup)
     assert [p.name for p in roster.players] == ["Ann"]
     assert roster.flexible == ("Cid", "Dee")
-    notes = " ".join(roster.notes)
+    notes = " ".join(str(note) for note in roster.notes)
     assert "Cid: their API key lacks the characters or builds permission" in notes
     assert "Dee: the GW2 API rejected their key" in notes
     assert KEY_UNKNOWN not in notes
@@ -173,7 +174,8 @@ async def test_a_slow_api_makes_flexible_slots_within_the_budget(
     )
     assert loop.time() - started < 1.5
     assert roster.flexible == ("Ann",)
-    assert "too slow" in roster.notes[0]
+    assert "too slow" in str(roster.notes[0])
+    assert roster.notes[0].render("de") == "Ann: die GW2-API war zu langsam, freier Platz."
 
 
 async def test_requests_are_bounded_by_the_concurrency_limit(
@@ -247,7 +249,21 @@ async def test_without_builds_characters_of_other_members_still_count(
     )
 
     assert [(p.name, p.specs) for p in roster.players] == [("Bob", ("necromancer", "scourge"))]
-    assert roster.notes == (
-        "Cid: their API key lacks the characters or builds permission, flexible slot.",
-    )
+    assert [str(note) for note in roster.notes] == [
+        "Cid: their API key lacks the characters or builds permission, flexible slot."
+    ]
     assert gw2_fake.count(BULK_CHARACTERS_ROUTE) == 2
+
+
+def test_roster_errors_are_shown_in_the_readers_language() -> None:
+    with pytest.raises(RosterError) as twice:
+        parse_roster("Ann: herald; Ann: scrapper")
+    with pytest.raises(RosterError) as typo:
+        parse_roster("Ann: firebrnd")
+    assert str(twice.value) == "Ann is in the roster twice. List each player once."
+    assert twice.value.localised("de") == (
+        "Ann steht zweimal in der Aufstellung. Nenne jeden Spieler nur einmal."
+    )
+    assert typo.value.localised("es") == (
+        "Especialización desconocida «firebrnd» para Ann. ¿Querías decir Firebrand?"
+    )
