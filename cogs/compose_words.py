@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.errors import permission_names
-from cogs.common.formatting import MAP_NAMES
+from cogs.common.formatting import COLOUR_NAMES, MAP_NAMES
 from services.composer import Catalogue, ComposeResult, MatchContext, Plan
 from services.composer.answer import AI_UNAVAILABLE_REASONS, VERDICT_REASONS, ProposalVerdict
 from services.composer.models import UnmetNeed
@@ -35,8 +35,6 @@ __all__ = [
 ]
 
 MAX_NOTES = 6
-
-COLOUR_NAMES = {"red": N_("Red"), "green": N_("Green"), "blue": N_("Blue")}
 
 
 @dataclass(frozen=True, slots=True)
