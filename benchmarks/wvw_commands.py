@@ -9,7 +9,7 @@ interactions it prints interactions per second and p50/p99 latency, for ``/ping`
 embed reply, the in-run baseline) and ``/wvw match team:11005`` (match data cached: the match TTL
 is pinned to an hour for the run so that no refresh lands inside a measurement).
 
-    .venv/bin/python -m benchmarks.wvw_commands [--rounds 3] [--scale 1.0] [--no-breakdown]
+    .venv/bin/python -m benchmarks.wvw_commands [--rounds 5] [--scale 1.0] [--no-breakdown]
         [--loop asyncio|uvloop|both]
 
 Goal: ``/wvw match`` at >= 85 % of ``/ping``'s rate in the same run, at 1, 10 and 100
@@ -56,7 +56,7 @@ from services.keys import generate_key
 
 GOAL = 0.85
 OUTSTANDING = (1, 10, 100)
-TOTALS = {1: 1_500, 10: 4_000, 100: 6_000}
+TOTALS = {1: 2_000, 10: 4_000, 100: 6_000}
 COMMANDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("/ping (trivial)", "ping", {}),
     ("/wvw match (warm)", "wvw match", {"team": "11005"}),
@@ -238,7 +238,7 @@ async def measure(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply interaction counts")
     parser.add_argument(
         "--no-breakdown",

@@ -26,7 +26,7 @@ from services.clock import Clock
 from services.errors import UserFacingError
 from services.gw2 import Fetched, GW2APIError, GW2Client, NotFoundError
 from services.gw2.models import Match
-from services.i18n import N_
+from services.i18n import N_, Message
 from services.match_analysis import (
     DEFAULT_FROZEN_AFTER,
     FreezeTracker,
@@ -48,7 +48,7 @@ class TeamNotInMatchError(UserFacingError):
 
     def __init__(self, team_id: int) -> None:
         self.team_id = team_id
-        name = team_name(team_id) or f"Team {team_id}"
+        name = team_name(team_id) or Message("Team {team_id}", team_id=team_id)
         super().__init__(
             N_(
                 "{team} ({team_id}) isn't in a running WvW match right now. "
