@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from aiohttp import WSMsgType, web
 
 from tests.fakes.discord._common import FakeDiscordError
@@ -271,7 +271,7 @@ class GatewayMixin:
             )
             async for message in ws:
                 if message.type is WSMsgType.TEXT:
-                    await self._on_gateway_frame(connection, json.loads(message.data))
+                    await self._on_gateway_frame(connection, orjson.loads(message.data))
                 elif message.type is WSMsgType.ERROR:
                     break
         except Exception as error:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.discord._common import dumps_json
 from tests.fakes.discord_payloads import JSON
 
 
@@ -56,6 +56,6 @@ class _Connection:
         if self.closed or self.ws.closed:
             return
         try:
-            await self.ws.send_str(json.dumps(payload))
+            await self.ws.send_str(dumps_json(payload).decode())
         except (ConnectionError, RuntimeError):
             self.closed = True

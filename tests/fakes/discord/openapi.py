@@ -18,6 +18,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 SPEC_PATH = Path(__file__).resolve().parents[3].parent / "shared/discord-api-spec/openapi.json"
 _BASE = "urn:discord-openapi"
 # The routes that carry what players read: messages, interaction answers, follow-ups and DMs.
@@ -43,15 +45,15 @@ def spec_errors(method: str, path: str, body: Any) -> list[str]:
     if template is None:
         return []
     # Bodies repeat (scheduled posts, cached answers, benchmarks): validate each once.
-    return list(_checked(method.lower(), template, json.dumps(body, sort_keys=True)))
+    return list(_checked(method.lower(), template, orjson.dumps(body, option=orjson.OPT_SORT_KEYS)))
 
 
 @lru_cache(maxsize=2048)
-def _checked(method: str, template: str, body_json: str) -> tuple[str, ...]:
+def _checked(method: str, template: str, body_json: bytes) -> tuple[str, ...]:
     validator = _validator(method, template)
     if validator is None:
         return ()
-    body = json.loads(body_json)
+    body = orjson.loads(body_json)
     return tuple(
         f"{'/'.join(str(p) for p in error.absolute_path) or '<body>'}: {error.message}"[:300]
         for error in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))

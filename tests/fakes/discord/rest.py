@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 
+import orjson
 from aiohttp import web
 
 from tests.fakes.discord._common import (
@@ -177,7 +177,7 @@ class RestMixin:
         record.status = response.status
         if isinstance(response, web.Response) and response.body:
             with contextlib.suppress(ValueError, TypeError):
-                record.response = json.loads(response.body)  # type: ignore[arg-type]
+                record.response = orjson.loads(response.body)  # type: ignore[arg-type]
         self._bump()
         return response
 
