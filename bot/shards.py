@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -49,6 +50,10 @@ def fatal_close_message(code: int | None) -> str | None:
     return FATAL_CLOSE_CODES.get(code or 0)
 
 
+# Identifies remembered by IdentifyGate.history.
+IDENTIFY_HISTORY = 4096
+
+
 class IdentifyGate:
     """Never IDENTIFY faster than Discord allows: one per bucket per window.
 
@@ -65,8 +70,9 @@ class IdentifyGate:
         self.window_s = window_s
         self._last: dict[int, float] = {}
         self._locks: dict[int, asyncio.Lock] = {}
-        #: (shard id, seconds waited) for every identify, for tests and logs.
-        self.history: list[tuple[int, float]] = []
+        #: (shard id, seconds waited) of the latest identifies, for tests and logs (bounded: a
+        #: long-running bot identifies again on every lost session).
+        self.history: deque[tuple[int, float]] = deque(maxlen=IDENTIFY_HISTORY)
 
     def bucket(self, shard_id: int) -> int:
         return shard_id % self.max_concurrency

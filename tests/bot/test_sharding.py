@@ -100,7 +100,7 @@ async def test_four_shards_each_get_their_guilds_and_answer_commands(tmp_path: P
         answers = [await c.about(member) for member in c.members]
         status, body = await c.readyz()
         metrics = await c.metrics()
-        gate = c.app.bot.identify_gate.history
+        gate = list(c.app.bot.identify_gate.history)
         sent = {
             shard_id: [
                 f["d"]["id"]
@@ -138,7 +138,7 @@ async def test_a_larger_max_concurrency_identifies_that_many_shards_at_once(
 ) -> None:
     async with cluster(tmp_path, guilds=4, max_concurrency=4) as c:
         assert c.app.bot is not None
-        gate = c.app.bot.identify_gate.history
+        gate = list(c.app.bot.identify_gate.history)
     assert gate == [(0, 0.0), (1, 0.0), (2, 0.0), (3, 0.0)]
 
 
