@@ -139,13 +139,14 @@ def install_interaction_tracing(loop: asyncio.AbstractEventLoop) -> None:
 # --- Spans --------------------------------------------------------------------------------------
 
 
-def db_span(sql: str) -> Any:
-    """A started child span for one SQL statement (text only: values are parameters), or None."""
+def db_span(sql: str, system: str = "sqlite") -> Any:
+    """A started child span for one SQL statement (text only: values are parameters), or None;
+    ``system`` is the backend (``sqlite`` or ``postgresql``, Sentry's ``db.system`` values)."""
     parent = sentry_sdk.get_current_span()
     if parent is None:
         return None
     span = parent.start_child(op=OP_DB, name=" ".join(sql.split())[:200])
-    span.set_data("db.system", "sqlite")
+    span.set_data("db.system", system)
     return span
 
 

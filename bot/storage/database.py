@@ -235,7 +235,7 @@ class Database:
         return self._connection
 
     def _timed(self, sql: str) -> _Timer:
-        return _Timer(self.query_seconds, sql)
+        return _Timer(self.query_seconds, sql, self.backend)
 
 
 class Transaction:
@@ -269,9 +269,10 @@ class Transaction:
 class _Timer:
     """Observes a query's duration in the ``gw2opt_db_query_seconds`` histogram, by operation."""
 
-    __slots__ = ("_histogram", "_operation", "_span", "_sql", "_started")
+    __slots__ = ("_backend", "_histogram", "_operation", "_span", "_sql", "_started")
 
-    def __init__(self, histogram: QueryTimer, sql: str) -> None:
+    def __init__(self, histogram: QueryTimer, sql: str, backend: str = "sqlite") -> None:
+        self._backend = backend
         self._histogram = histogram
         self._operation = sql.lstrip().split(None, 1)[0].lower() if sql.strip() else "other"
         self._sql = sql
@@ -279,7 +280,8 @@ class _Timer:
         self._started = 0.0
 
     def __enter__(self) -> None:
-        self._span = db_span(self._sql)  # a Sentry span inside a traced transaction, else None
+        # A Sentry span inside a traced transaction, else None.
+        self._span = db_span(self._sql, self._backend)
         self._started = time.perf_counter()
 
     def __exit__(self, *exc: object) -> None:

@@ -17,7 +17,7 @@ import sentry_sdk
 
 from bot.config import GW2Settings, MistralSettings
 from bot.sentry import init_sentry
-from bot.tracing import cycle_transaction, interaction_transaction_name, path_template
+from bot.tracing import cycle_transaction, db_span, interaction_transaction_name, path_template
 from services.secrets import SecretRedactor
 from tests.bot.test_redaction import make_gw2_key
 from tests.bot.test_sentry import RecordingTransport
@@ -207,3 +207,16 @@ async def test_tracing_is_off_by_default(sentry_off_afterwards: None) -> None:
     with cycle_transaction("match updates"):
         pass
     assert _transactions(transport) == []
+
+
+async def test_database_spans_name_the_backend_in_use(sentry_off_afterwards: None) -> None:
+    transport = _start_tracing()
+    with cycle_transaction("match updates"):
+        for system in ("sqlite", "postgresql"):
+            span = db_span("SELECT 1  FROM guild_settings WHERE guild_id = ?", system)
+            assert span is not None
+            span.finish()
+    (cycle,) = _transactions(transport)
+    spans = [s for s in cycle["spans"] if s["op"] == "db"]
+    assert [s["data"]["db.system"] for s in spans] == ["sqlite", "postgresql"]
+    assert spans[0]["description"] == "SELECT 1 FROM guild_settings WHERE guild_id = ?"
