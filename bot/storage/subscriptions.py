@@ -168,14 +168,23 @@ class SubscriptionRepository:
         claiming at once take different rows; SQLite: one writer at a time), earliest first.
         A claim ends with :meth:`release` or when ``until`` passes (its holder died).
         """
+        due = (
+            "FROM update_subscriptions AS s "
+            "LEFT JOIN guild_settings AS g ON g.guild_id = s.guild_id "
+            "WHERE s.enabled = 1 AND s.next_due_at <= ? AND g.left_at IS NULL "
+            "AND (s.lease_until IS NULL OR s.lease_until <= ?) "
+        )
+        params = (db_time(now), db_time(now))
+        # A plain read first: a cycle with nothing (more) due takes no write lock.
+        if await self.db.fetchone("SELECT 1 " + due + "LIMIT 1", params) is None:
+            return []
         async with self.db.transaction() as tx:
             rows = await tx.fetchall(
-                "SELECT s.id FROM update_subscriptions AS s "  # noqa: S608
-                "LEFT JOIN guild_settings AS g ON g.guild_id = s.guild_id "
-                "WHERE s.enabled = 1 AND s.next_due_at <= ? AND g.left_at IS NULL "
-                "AND (s.lease_until IS NULL OR s.lease_until <= ?) "
-                "ORDER BY s.next_due_at, s.id LIMIT ?" + self.db.skip_locked("s"),
-                (db_time(now), db_time(now), limit),
+                "SELECT s.id "
+                + due
+                + "ORDER BY s.next_due_at, s.id LIMIT ?"
+                + self.db.skip_locked("s"),
+                (*params, limit),
             )
             ids = [row["id"] for row in rows]
             if not ids:

@@ -112,3 +112,25 @@ async def test_processes_claiming_at_once_on_postgresql_never_share_a_subscripti
     assert set(a).isdisjoint(b)
     assert a  # both took part
     assert b
+
+
+async def test_a_claim_with_nothing_due_opens_no_write_transaction(
+    db: Database, clock: ManualClock
+) -> None:
+    repo = SubscriptionRepository(db)
+    await _subscribe(repo, clock, 2)
+    opened: list[object] = []
+    transaction = db.transaction
+
+    def counting() -> object:
+        opened.append(None)
+        return transaction()
+
+    db.transaction = counting  # type: ignore[method-assign]
+    now = clock.now()
+    claimed = await repo.claim_due(now, "a", now + LEASE, 10)
+    assert len(claimed) == 2
+    assert len(opened) == 1
+    # All claimed (and a cycle's last look finds nothing more): a read, no write lock.
+    assert await repo.claim_due(now, "b", now + LEASE, 10) == []
+    assert len(opened) == 1
