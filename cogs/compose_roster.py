@@ -15,7 +15,9 @@ from discord import app_commands
 
 from cogs.common.key_policy import key_for_guild, requires_ownership
 from cogs.common.locale import user_locale
+from cogs.compose_names import spec_names
 from cogs.compose_plan import RosterKind
+from services.composer import default_catalogue
 from services.errors import UserFacingError
 from services.i18n import Message, tr
 from services.roster import (
@@ -72,7 +74,10 @@ async def gather_roster(
         return "f", Roster()
     if word in VOICE_WORDS:
         return "v", await voice_roster(bot, interaction)
-    return "t", parse_roster(text)
+    # Spec names in the player's game language ("Incendiaire") are understood too.
+    locale = user_locale(interaction)
+    names = await spec_names(bot, default_catalogue(), locale) if locale != "en" else {}
+    return "t", parse_roster(text, names=names)
 
 
 async def voice_roster(bot: GW2Bot, interaction: discord.Interaction[GW2Bot]) -> Roster:

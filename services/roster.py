@@ -19,10 +19,11 @@ import asyncio
 import difflib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from services.composer import Catalogue, RosterPlayer, default_catalogue
+from services.composer.catalogue import SpecInfo
 from services.errors import UserFacingError
 from services.gw2 import GW2APIError, GW2Client
 from services.gw2.errors import InvalidKeyError, MissingPermissionError
@@ -93,14 +94,25 @@ class Roster:
 # --------------------------------------------------------------------------------- typed rosters
 
 
-def parse_roster(text: str, catalogue: Catalogue | None = None) -> Roster:
+def parse_roster(
+    text: str, catalogue: Catalogue | None = None, names: Mapping[str, str] | None = None
+) -> Roster:
     """Read ``"Alice: firebrand, scrapper; Bob: herald; Carol"`` (``;`` or new line per player).
 
     Specs are catalogue keys, names or specialization ids (``firebrand``, ``Firebrand``, ``62``;
-    a profession name is its core spec). A name alone, or ``Name: any``, is a flexible slot.
-    Raises :class:`RosterError` with the closest spec name for a typo.
+    a profession name is its core spec), or a name in ``names`` (spec key -> the name players
+    use in their game language: ``Incendiaire``, ``Feuerbrand``). A name alone, or
+    ``Name: any``, is a flexible slot. Raises :class:`RosterError` with the closest spec name
+    for a typo.
     """
     catalogue = catalogue or default_catalogue()
+    local = {name.casefold(): key for key, name in (names or {}).items()}
+
+    def resolve(word: str) -> SpecInfo | None:
+        found = catalogue.resolve_spec(word)
+        key = local.get(word.strip().casefold()) if found is None else None
+        return catalogue.specs.get(key) if key is not None else found
+
     entries = [e.strip() for e in _PLAYER_SEPARATORS.split(text) if e.strip()]
     if not entries:
         raise RosterError(
@@ -137,7 +149,7 @@ def parse_roster(text: str, catalogue: Catalogue | None = None) -> Roster:
             )
         seen.add(name.casefold())
         words = [w.strip() for w in _SPEC_SEPARATORS.split(spec_text) if w.strip()]
-        if not colon and catalogue.resolve_spec(name) is not None:
+        if not colon and resolve(name) is not None:
             raise RosterError(
                 N_(
                     "“{name}” looks like a spec, not a player. Put the player's name first: "
@@ -153,20 +165,25 @@ def parse_roster(text: str, catalogue: Catalogue | None = None) -> Roster:
         for word in words:
             if word.casefold() in FLEXIBLE_WORDS:
                 continue
-            spec = catalogue.resolve_spec(word)
+            spec = resolve(word)
             if spec is None:
-                raise _unknown_spec_error(word, name, catalogue)
+                raise _unknown_spec_error(word, name, catalogue, names or {})
             if spec.key not in specs:
                 specs.append(spec.key)
         players.append(RosterPlayer(name=name, specs=tuple(specs)))
     return Roster(players=tuple(players), flexible=tuple(flexible))
 
 
-def _unknown_spec_error(word: str, player: str, catalogue: Catalogue) -> RosterError:
+def _unknown_spec_error(
+    word: str, player: str, catalogue: Catalogue, local: Mapping[str, str]
+) -> RosterError:
+    """``local``: spec key -> its name in the player's language."""
     names: dict[str, str] = {}
     for spec in catalogue.specs.values():
         names[spec.key.casefold()] = spec.name
         names[spec.name.casefold()] = spec.name
+    # Names in the player's language too: the suggestion is in the words they typed.
+    names.update({shown.casefold(): shown for shown in local.values()})
     close = difflib.get_close_matches(word.casefold(), list(names), n=1, cutoff=0.6)
     if close:
         return RosterError(

@@ -75,13 +75,35 @@ async def test_a_typed_roster_and_a_team_out_of_any_match_in_french(tmp_path: Pa
     assert english_leaks(message) == []
 
 
+async def test_a_typed_roster_in_the_players_game_language(tmp_path: Path) -> None:
+    # "Incendiaire" and "Mécatronicien" are the names the French client (and the fake GW2 API's
+    # /v2/specializations?lang=fr) gives Firebrand and Scrapper; "Gardien" is Guardian.
+    async with world(tmp_path) as w:
+        handle = await w.discord.slash(
+            w.alice,
+            "compose",
+            {"roster": "Ann: Incendiaire; Bob: mécatronicien; Cid: Gardien", "size": 5},
+            locale="fr",
+        )
+        message = await handle.wait_final_message()
+        typo = await w.discord.slash(w.alice, "compose", {"roster": "Ann: Incendiair"}, locale="fr")
+        refused = await typo.wait_final_message()
+    text = " ".join(str(e) for e in message.embeds)
+    assert "Ann" in text
+    assert "Incendiaire" in text
+    assert "Mécatronicien" in text
+    assert "Firebrand" not in text
+    assert "Vouliez-vous dire Incendiaire ?" in refused.content
+    assert english_leaks(message) == []
+
+
 @pytest.mark.parametrize(
     ("roster", "expected"),
     [
         ("voice", "Rejoins d'abord un salon vocal, ou utilise effectif: none"),
         (
             "Ann: firebrnd, herald; Bob: scrapper",
-            "Spécialisation inconnue « firebrnd » pour Ann. Voulais-tu dire Firebrand ?",
+            "Spécialisation inconnue « firebrnd » pour Ann. Vouliez-vous dire Firebrand ?",
         ),
         ("Ann: herald; ann: scrapper", "ann figure deux fois dans l'effectif."),
     ],

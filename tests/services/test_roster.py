@@ -267,3 +267,20 @@ def test_roster_errors_are_shown_in_the_readers_language() -> None:
     assert typo.value.localised("es") == (
         "Especialización desconocida «firebrnd» para Ann. ¿Querías decir Firebrand?"
     )
+
+
+def test_a_typed_roster_understands_spec_names_in_the_players_language() -> None:
+    names = {"firebrand": "Incendiaire", "scrapper": "Mécatronicien", "guardian": "Gardien"}
+    roster = parse_roster(
+        "Ann: Incendiaire; Bob: mécatronicien, firebrand; Cid: gardien", names=names
+    )
+    assert [(p.name, p.specs) for p in roster.players] == [
+        ("Ann", ("firebrand",)),
+        ("Bob", ("scrapper", "firebrand")),
+        ("Cid", ("guardian",)),
+    ]
+    with pytest.raises(RosterError) as typo:
+        parse_roster("Ann: Incendiair", names=names)
+    assert typo.value.params["suggestion"] == "Incendiaire"
+    with pytest.raises(RosterError):  # without the names, a French name is unknown
+        parse_roster("Ann: Incendiaire")
