@@ -61,6 +61,8 @@ def render_stored(stored: str, locale: str) -> str:
 
 
 def _stored(message: Message) -> StoredMessage:
+    if type(message) is not Message:  # a plural or a list would lose what makes it one
+        raise TypeError(f"a stored message cannot be a {type(message).__name__}")
     return StoredMessage(id=message.id, params={k: _value(v) for k, v in message.params.items()})
 
 

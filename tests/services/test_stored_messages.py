@@ -70,3 +70,12 @@ def test_text_stored_by_an_older_version_is_shown_as_it_is(old: str) -> None:
 def test_a_parameter_that_cannot_be_stored_is_refused() -> None:
     with pytest.raises(TypeError):
         dump_message(Message("the channel was deleted.", when=object()))
+
+
+def test_plural_and_list_messages_are_refused_rather_than_stored_wrong() -> None:
+    from services.i18n import ListOf, PluralMessage
+
+    with pytest.raises(TypeError):
+        dump_message(PluralMessage("{count} rule", "{count} rules", 2))
+    with pytest.raises(TypeError):
+        dump_message(Message("{teams}", teams=ListOf(["A", "B"], style="or")))
