@@ -100,12 +100,15 @@ async def test_a_typed_roster_in_the_players_game_language(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("roster", "expected"),
     [
-        ("voice", "Rejoins d'abord un salon vocal, ou utilise effectif: none"),
+        ("voice", "Rejoignez d'abord un salon vocal, ou utilisez effectif: none, ou tapez"),
         (
             "Ann: firebrnd, herald; Bob: scrapper",
             "Spécialisation inconnue « firebrnd » pour Ann. Vouliez-vous dire Firebrand ?",
         ),
-        ("Ann: herald; ann: scrapper", "ann figure deux fois dans l'effectif."),
+        (
+            "Ann: herald; ann: scrapper",
+            "ann figure deux fois dans l'effectif. Indiquez chaque joueur une seule fois.",
+        ),
     ],
 )
 async def test_roster_errors_speak_french(tmp_path: Path, roster: str, expected: str) -> None:

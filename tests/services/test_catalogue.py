@@ -7,6 +7,7 @@ Discord, so a new command without translations fails here.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,39 @@ def test_pybabel_extraction_with_babel_cfg_finds_every_message_the_code_uses() -
 def test_english_messages_are_their_own_ids() -> None:
     for (message, _), translated in catalogues().messages["en"].items():
         assert translated == message
+
+
+# The French catalogue says "vous" to the reader. "tu" shows as a pronoun or possessive, or as a
+# 2nd-person imperative opening a clause ("Relance /compose.", ": réessaie", "ou tape ...");
+# third-person verbs ("Le bot utilise", "garde la couverture") have a subject or no clause break.
+TU_WORDS = frozenset({"tu", "te", "t", "toi", "ton", "ta", "tes", "tien", "tienne"})
+TU_IMPERATIVES = {
+    *("lance", "relance", "tape", "utilise", "demande", "indique", "essaie", "réessaie"),
+    *("rejoins", "choisis", "mets", "écris", "colle", "recolle", "ajoute", "supprime"),
+    *("vérifie", "clique", "crée", "lie", "ouvre", "attends", "fais"),
+}
+CLAUSE_START = re.compile(r"(?:^|[.!?:;,—]\s+|\b(?:ou|puis|et)\s+)(?=(\w+))", re.IGNORECASE)
+
+
+def tu_forms(text: str) -> list[str]:
+    words = [word.lower() for word in re.findall(r"\w+", text)]
+    found = [word for word in words if word in TU_WORDS]
+    found += [w for w in CLAUSE_START.findall(text) if w.lower() in TU_IMPERATIVES]
+    return found
+
+
+def test_tu_forms_are_recognised() -> None:
+    assert tu_forms("Relance /compose. Lance /compose pour ton plan, ou tape l'effectif.") == [
+        "ton",
+        "Relance",
+        "Lance",
+        "tape",
+    ]
+    assert tu_forms("Réessayez : le bot utilise {account} et garde la couverture.") == []
+
+
+def test_french_addresses_the_reader_as_vous() -> None:
+    loaded = catalogues()
+    texts = list(loaded.messages["fr"].values())
+    texts += [form for forms in loaded.plurals["fr"].values() for form in forms]
+    assert [(text, tu_forms(text)) for text in texts if tu_forms(text)] == []
