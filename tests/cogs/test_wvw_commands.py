@@ -338,6 +338,25 @@ async def test_autocomplete_offers_teams_then_worlds(tmp_path: Path) -> None:
     assert worlds == [{"name": "Anvil Rock (NA world 1001)", "value": "1001"}]
 
 
+async def test_team_suggestions_and_team_errors_speak_the_players_language(
+    tmp_path: Path,
+) -> None:
+    async with world(tmp_path) as w, w.bot():
+        tombs = await (
+            await w.discord.autocomplete(w.alice, "wvw match", {"team": "tomb"}, locale="es-ES")
+        ).wait_choices()
+        typo = await w.discord.slash(w.alice, "wvw match", {"team": "Dragrimar"}, locale="fr")
+        refused = await typo.wait_final_message()
+        several = await w.discord.slash(w.alice, "wvw match", {"team": "domain"}, locale="de")
+        ambiguous = await several.wait_final_message()
+    assert tombs[0] == {"name": "Tombs of Drascir (equipo NA 11005)", "value": "11005"}
+    assert typo.ephemeral
+    assert refused.content.startswith("Aucune équipe ne s'appelle “Dragrimar”. Vouliez-vous dire")
+    assert "No team" not in refused.content
+    assert ambiguous.content.startswith("“domain” passt zu mehreren Teams: ")
+    assert " oder " in ambiguous.content
+
+
 # ------------------------------------------------------------------------------- objectives
 async def test_objectives_paginate_and_narrow_to_a_map(tmp_path: Path) -> None:
     async with world(tmp_path) as w, w.bot():
