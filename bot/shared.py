@@ -31,6 +31,14 @@ class SharedState:
     responses: SharedResponses
 
 
+def process_share(settings: Settings) -> float:
+    """This process's part of the cluster: its shards over all shards (1 when it runs them all)."""
+    discord = settings.discord
+    if not discord.shard_ids or not discord.shard_count:
+        return 1.0
+    return min(1.0, len(discord.shard_ids) / discord.shard_count)
+
+
 def open_shared_state(
     settings: Settings, clock: Clock, registry: CollectorRegistry
 ) -> SharedState | None:
@@ -45,7 +53,9 @@ def open_shared_state(
     )
     return SharedState(
         link=link,
-        discord_pacer=SharedPacer(link, rate=SHARED_DISCORD_RATE, burst=1.0),
+        discord_pacer=SharedPacer(
+            link, rate=SHARED_DISCORD_RATE, burst=1.0, fallback_share=process_share(settings)
+        ),
         gw2_limiter=SharedGW2RateLimiter(link, clock),
         responses=SharedResponses(link),
     )

@@ -167,14 +167,31 @@ async def _take(
 
 
 class SharedPacer(RequestPacer):
-    """Discord's per-token budget from Redis; the local bucket while Redis is down."""
+    """Discord's per-token budget from Redis; the local bucket while Redis is down.
 
-    def __init__(self, link: RedisLink, *, rate: float, burst: float = 1.0, **options: Any) -> None:
-        super().__init__(rate=rate, burst=burst, **options)
+    The budget is per bot, so while Redis is down each process paces at its share of it
+    (``fallback_share``: its part of the cluster, e.g. 2 shards of 4 is 0.5), not at all of it.
+    """
+
+    def __init__(
+        self,
+        link: RedisLink,
+        *,
+        rate: float,
+        burst: float = 1.0,
+        fallback_share: float = 1.0,
+        **options: Any,
+    ) -> None:
+        if not 0 < fallback_share <= 1:
+            raise ValueError("fallback_share must be in (0, 1]")
+        super().__init__(rate=rate * fallback_share, burst=burst, **options)
+        self.shared_rate = rate
         self.link = link
 
     async def acquire(self) -> None:
-        wait = await _take(self.link, "discord:bucket", self.rate, self.burst, "discord_pacer")
+        wait = await _take(
+            self.link, "discord:bucket", self.shared_rate, self.burst, "discord_pacer"
+        )
         if wait is None:
             await super().acquire()
             return

@@ -136,3 +136,43 @@ async def test_redis_down_falls_back_to_the_local_budget_and_recovers_by_itself(
         finally:
             await link.aclose()
             await proxy.stop()
+
+
+async def test_with_redis_down_a_process_paces_at_its_share_of_the_budget() -> None:
+    # Two processes of a cluster, Redis unreachable: each may use half of Discord's budget, so
+    # together they stay under it (each at the full rate would double it).
+    clock = ManualClock()
+    now = [0.0]
+
+    class AdvancingSleeps(Sleeps):
+        async def __call__(self, seconds: float) -> None:
+            await super().__call__(seconds)
+            now[0] += seconds
+
+    link = RedisLink.from_url("redis://127.0.0.1:9/0", clock, prefix="test")
+    sleeps = AdvancingSleeps()
+    pacer = SharedPacer(
+        link, rate=10, burst=1, fallback_share=0.5, sleep=sleeps, monotonic=lambda: now[0]
+    )
+    try:
+        for _ in range(3):
+            await pacer.acquire()
+    finally:
+        await link.aclose()
+    assert link.reason is not None
+    assert sleeps.waits == [0.2, 0.2]  # 5 per second, not 10
+    assert pacer.shared_rate == 10
+
+
+def test_a_process_share_is_its_shards_over_all_shards() -> None:
+    from types import SimpleNamespace
+    from typing import Any
+
+    from bot.shared import process_share
+
+    def settings(**discord: Any) -> Any:
+        return SimpleNamespace(discord=SimpleNamespace(**discord))
+
+    assert process_share(settings(shard_count=4, shard_ids=(0, 1))) == 0.5
+    assert process_share(settings(shard_count=4, shard_ids=None)) == 1.0
+    assert process_share(settings(shard_count=None, shard_ids=None)) == 1.0
