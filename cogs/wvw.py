@@ -27,10 +27,10 @@ from services.gw2 import (
     GW2APIError,
     NotFoundError,
 )
-from services.i18n import tr
+from services.i18n import N_, tr
 from services.teams import region_of
 
-from .common.answering import DEFER_AFTER, Responder, cog_of
+from .common.answering import DEFER_AFTER, Responder, cog_of, component_errors
 from .common.formatting import MAP_ORDER, map_short_name
 from .common.locale import answer_locale, user_locale
 from .common.sharing import SharedView, frozen_embed
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 ANSWER_RECHECK_S = 1.0
 # Answers are in English today; the language is part of the answer cache's key already.
 DEFAULT_LANGUAGE = "en"
-COG_OFF = "WvW commands are restarting — try again in a few seconds."
+COG_OFF = N_("WvW commands are restarting — try again in a few seconds.")
 GUILD_TAG_BUDGET = 2.0
 # Claiming guilds the API does not know (deleted guilds): not asked again for an hour.
 UNKNOWN_GUILD_SECONDS = 3600.0
@@ -325,11 +325,13 @@ class MatchViewButton(
         return cls(int(match["team"]), match["view"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        cog = cog_of(interaction, "WvW", WvW, COG_OFF)
-        async with Responder(interaction, after=cog.defer_after, update=True) as responder:
-            locale = await answer_locale(interaction, public=True)
-            embed, view = await cog.match_answer(self.team_id, self.map_type, locale)
-            await responder.send(embed=embed, view=view)
+        # A click during a reload finds no cog: answered like any component error.
+        async with component_errors(interaction):
+            cog = cog_of(interaction, "WvW", WvW, COG_OFF)
+            async with Responder(interaction, after=cog.defer_after, update=True) as responder:
+                locale = await answer_locale(interaction, public=True)
+                embed, view = await cog.match_answer(self.team_id, self.map_type, locale)
+                await responder.send(embed=embed, view=view)
 
 
 class ObjectivesPageButton(
@@ -365,11 +367,14 @@ class ObjectivesPageButton(
         return cls(int(match["team"]), OBJECTIVE_MAP_KEYS[match["map"]], int(match["page"]), label)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        cog = cog_of(interaction, "WvW", WvW, COG_OFF)
-        async with Responder(interaction, after=cog.defer_after, update=True) as responder:
-            locale = await answer_locale(interaction, public=True)
-            embed, view = await cog.objectives_page(self.team_id, self.map_type, self.page, locale)
-            await responder.send(embed=embed, view=view)
+        async with component_errors(interaction):
+            cog = cog_of(interaction, "WvW", WvW, COG_OFF)
+            async with Responder(interaction, after=cog.defer_after, update=True) as responder:
+                locale = await answer_locale(interaction, public=True)
+                embed, view = await cog.objectives_page(
+                    self.team_id, self.map_type, self.page, locale
+                )
+                await responder.send(embed=embed, view=view)
 
 
 async def setup(bot: GW2Bot) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -428,3 +429,19 @@ async def test_a_button_click_while_the_api_is_down_answers_privately(tmp_path: 
     assert answer.content == "The GW2 API is unavailable right now — try again in a minute."
     assert message.embed is not None
     assert message.embed["title"].startswith("WvW NA Tier")  # the shared message is untouched
+
+
+async def test_a_button_clicked_while_the_cog_reloads_is_answered_in_the_players_language(
+    tmp_path: Path,
+) -> None:
+    async with world(tmp_path) as w, w.bot() as app:
+        message = await w.ask("wvw match", {"team": "11005"})
+        assert app.bot is not None
+        module = sys.modules["cogs.wvw"]
+        await app.bot.unload_extension("cogs.wvw")
+        # The button outlives its cog for a moment during a reload.
+        app.bot.add_dynamic_items(module.MatchViewButton)
+        click = await w.discord.click(w.alice, message, "wvw:m:11005:red", locale="fr")
+        answer = await click.wait_final_message()
+    assert answer.ephemeral
+    assert answer.content == "Les commandes McM redémarrent — réessayez dans quelques secondes."
