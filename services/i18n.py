@@ -144,11 +144,14 @@ class PluralMessage(Message):
 
 class ListOf(Message):
     """Items joined the reader's way ("A, B or C", "A, B ou C", "A, B oder C"), each item a text
-    or a :class:`Message` rendered in the same language; ``style`` is ``"or"`` or ``"and"``."""
+    or a :class:`Message` rendered in the same language; ``style`` is ``"or"``, ``"and"``, or
+    ``"comma"`` (plain "A, B, C", the same in the four languages: a list of examples)."""
 
     __slots__ = ("items", "style")
 
-    def __init__(self, items: Iterable[Message | str], *, style: Literal["or", "and"]) -> None:
+    def __init__(
+        self, items: Iterable[Message | str], *, style: Literal["or", "and", "comma"]
+    ) -> None:
         super().__init__("")
         self.items = tuple(items)
         self.style = style
@@ -157,6 +160,8 @@ class ListOf(Message):
         shown = [i.render(locale) if isinstance(i, Message) else i for i in self.items]
         if not shown:
             return ""
+        if self.style == "comma":
+            return ", ".join(shown)
         if self.style == "or":
             return format_list(shown, style="or", locale=resolve_locale(locale))
         return format_list(shown, style="standard", locale=resolve_locale(locale))

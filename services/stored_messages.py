@@ -17,10 +17,7 @@ from typing import Final, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from services.i18n import Message, tr
-
-# The join of a list parameter (permission names...): the same in the bot's four languages.
-LIST_SEPARATOR: Final = ", "
+from services.i18n import ListOf, Message, tr
 
 
 class StoredMessage(BaseModel):
@@ -91,6 +88,6 @@ def _render(message: StoredMessage, locale: str) -> str:
 def _shown(value: StoredValue, locale: str) -> str | int | float:
     if isinstance(value, StoredMessage):
         return _render(value, locale)
-    if isinstance(value, list):
-        return LIST_SEPARATOR.join(str(_shown(v, locale)) for v in value)
+    if isinstance(value, list):  # permission names...: a plain comma list
+        return ListOf([str(_shown(v, locale)) for v in value], style="comma").render(locale)
     return value

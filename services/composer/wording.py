@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from services.composer.catalogue import Catalogue
 from services.composer.models import UnmetNeed
 from services.gw2.game_names import GameNames
-from services.i18n import N_, Message, PluralMessage
+from services.i18n import N_, ListOf, Message, PluralMessage
 
 __all__ = [
     "NEED_LABELS",
@@ -129,7 +129,7 @@ def unmet_reason(
     return Message(
         message,
         need=need_label(unmet.need, unmet.label),
-        examples=_ExampleList(examples),
+        examples=ListOf(examples, style="comma"),
         able=why.able,
         subgroups=why.subgroups,
         slots=why.slots,
@@ -169,16 +169,3 @@ class _OptionLabel(Message):
     def render(self, locale: str) -> str:
         role = self.role.render(locale) if isinstance(self.role, Message) else self.role
         return f"{self.spec} ({role})" if role else self.spec
-
-
-class _ExampleList(Message):
-    """Comma-separated option labels, each rendered in the reader's language."""
-
-    __slots__ = ("items",)
-
-    def __init__(self, items: list[_OptionLabel]) -> None:
-        super().__init__("")
-        self.items = items
-
-    def render(self, locale: str) -> str:
-        return ", ".join(item.render(locale) for item in self.items)

@@ -212,3 +212,11 @@ def test_lists_are_joined_the_readers_way() -> None:
     assert teams.render("de") == "A, B oder Rot"
     assert ListOf(["A", "B"], style="and").render("es") == "A y B"
     assert ListOf([], style="or").render("fr") == ""
+
+
+def test_a_comma_list_is_the_same_in_every_language() -> None:
+    from services.i18n import ListOf, Message
+
+    examples = ListOf(["A", Message("Red")], style="comma")
+    assert examples.render("en") == "A, Red"
+    assert examples.render("de") == "A, Rot"
