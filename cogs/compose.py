@@ -113,7 +113,10 @@ class Compose(commands.Cog):
     ) -> None:
         """Plan a WvW squad: subgroups with specs, roles and boon coverage."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        kind, gathered = await gather_roster(self.bot, interaction, roster)
+        locale = user_locale(interaction)
+        # Spec names in the player's language: read in a typed roster, shown in the plan.
+        names = await spec_names(self.bot, default_catalogue(), locale)
+        kind, gathered = await gather_roster(self.bot, interaction, roster, names)
         if size is None:
             size = min(MAX_SIZE, gathered.headcount) if kind != "f" else _default_size(mode)
         request = ComposeRequest(size=size, mode=mode, roster=gathered.players)
@@ -128,9 +131,7 @@ class Compose(commands.Cog):
                 names=", ".join(gathered.flexible),
             )
             notes.insert(0, flexible)
-        locale = user_locale(interaction)
         result = await self._plan(request, match, exclude=(), language=locale)
-        names = await spec_names(self.bot, default_catalogue(), locale)
         result = with_spec_names(result, names)
         session = PlanSession(
             request,

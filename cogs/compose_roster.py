@@ -7,6 +7,7 @@ requires key ownership and the key is unverified: that player gets a flexible sl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
@@ -15,9 +16,7 @@ from discord import app_commands
 
 from cogs.common.key_policy import key_for_guild, requires_ownership
 from cogs.common.locale import user_locale
-from cogs.compose_names import spec_names
 from cogs.compose_plan import RosterKind
-from services.composer import default_catalogue
 from services.errors import UserFacingError
 from services.i18n import Message, tr
 from services.roster import (
@@ -66,17 +65,19 @@ def _clip_choice(text: str) -> str:
 
 
 async def gather_roster(
-    bot: GW2Bot, interaction: discord.Interaction[GW2Bot], text: str
+    bot: GW2Bot,
+    interaction: discord.Interaction[GW2Bot],
+    text: str,
+    names: Mapping[str, str] | None = None,
 ) -> tuple[RosterKind, Roster]:
-    """The ``roster`` option as a roster kind and the players it names."""
+    """The ``roster`` option as a roster kind and the players it names; ``names`` (spec key ->
+    its name in the player's language, see ``compose_names.spec_names``) are understood in a
+    typed roster too ("Ann: Incendiaire")."""
     word = text.strip().casefold()
     if word in FREE_WORDS:
         return "f", Roster()
     if word in VOICE_WORDS:
         return "v", await voice_roster(bot, interaction)
-    # Spec names in the player's game language ("Incendiaire") are understood too.
-    locale = user_locale(interaction)
-    names = await spec_names(bot, default_catalogue(), locale) if locale != "en" else {}
     return "t", parse_roster(text, names=names)
 
 
