@@ -50,7 +50,7 @@ from cogs.common.stopped import (
     channel_deleted,
     channel_label,
     forbidden_reason,
-    send_admin_dm,
+    tell_admin,
 )
 from services.alerts import AlertEvent, AlertMetrics, LastSeen, colour_of, derive
 from services.gw2 import Fetched, GW2APIError, NotFoundError, UnavailableError
@@ -419,11 +419,15 @@ class AlertPoller:
             if admin_id is None or (admin_id, subscription.channel_id) in told:
                 continue
             told.add((admin_id, subscription.channel_id))
-            guild = self.bot.get_guild(subscription.guild_id)
-            # The server's language: the admin set the alerts up for that server.
-            locale = await guild_locale(self.bot, guild, subscription.guild_id)
-            text = admin_dm(guild.name if guild else None, label, reason, locale)
-            told_them = await send_admin_dm(self.bot, self.pacer, admin_id, text)
+            told_them = await tell_admin(
+                self.bot,
+                self.pacer,
+                admin_dm,
+                admin_id=admin_id,
+                guild_id=subscription.guild_id,
+                channel_label=label,
+                reason=reason,
+            )
             self.metrics.delivery("admin_dm" if told_them else "admin_dm_failed")
 
 

@@ -31,7 +31,7 @@ from cogs.common.stopped import (
     channel_deleted,
     channel_label,
     forbidden_reason,
-    send_admin_dm,
+    tell_admin,
 )
 from cogs.updates_once import post_once
 from cogs.updates_render import (
@@ -342,9 +342,13 @@ class Delivery:
             if admin_id is None or key in told:
                 continue
             told.add(key)
-            guild = self.bot.get_guild(subscription.guild_id)
-            # The server's language: the admin set the updates up for that server.
-            locale = await self._locale(subscription.guild_id)
-            text = admin_dm(guild.name if guild else None, item.channel_label, item.reason, locale)
-            told_them = await send_admin_dm(self.bot, self.pacer, admin_id, text)
+            told_them = await tell_admin(
+                self.bot,
+                self.pacer,
+                admin_dm,
+                admin_id=admin_id,
+                guild_id=subscription.guild_id,
+                channel_label=item.channel_label,
+                reason=item.reason,
+            )
             self.metrics.delivery("admin_dm", "ok" if told_them else "forbidden")

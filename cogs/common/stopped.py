@@ -9,12 +9,13 @@ shown in the reader's; the DM to the admin speaks the server's language.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import discord
 
 from bot.errors import permission_messages
+from cogs.common.locale import guild_locale
 from services.i18n import Message
 from services.updates import RequestPacer
 
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from bot.client import GW2Bot
 
 log = logging.getLogger(__name__)
+
+# (server name or None when the bot left it, channel label, reason, language) -> the DM's text.
+AdminDM = Callable[[str | None, Message | str, Message, str], str]
 
 UNKNOWN_CHANNEL_CODE = 10003
 MISSING_ACCESS_CODE = 50001
@@ -58,6 +62,25 @@ def channel_label(bot: GW2Bot, channel_id: int) -> Message | str:
     return Message("a channel that no longer exists")
 
 
+async def tell_admin(
+    bot: GW2Bot,
+    pacer: RequestPacer,
+    dm: AdminDM,
+    *,
+    admin_id: int,
+    guild_id: int,
+    channel_label: Message | str,
+    reason: Message,
+) -> bool:
+    """DM the admin who set up a stopped subscription in ``guild_id`` the text ``dm`` words
+    (each feature its own), in the server's language: the admin set it up for that server.
+    Whether it arrived."""
+    guild = bot.get_guild(guild_id)
+    locale = await guild_locale(bot, guild, guild_id)
+    text = dm(guild.name if guild else None, channel_label, reason, locale)
+    return await send_admin_dm(bot, pacer, admin_id, text)
+
+
 async def send_admin_dm(bot: GW2Bot, pacer: RequestPacer, admin_id: int, text: str) -> bool:
     """DM ``text`` to ``admin_id``; whether it arrived (DMs closed or user gone: nobody is
     told rather than a channel spammed)."""
@@ -75,9 +98,11 @@ async def send_admin_dm(bot: GW2Bot, pacer: RequestPacer, admin_id: int, text: s
 __all__ = [
     "MISSING_ACCESS_CODE",
     "UNKNOWN_CHANNEL_CODE",
+    "AdminDM",
     "cannot_see_channel",
     "channel_deleted",
     "channel_label",
     "forbidden_reason",
     "send_admin_dm",
+    "tell_admin",
 ]
